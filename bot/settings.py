@@ -1,0 +1,73 @@
+"""The one settings object: environment variables prefixed ``UTTOR_`` and an optional ``.env``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of uttor; the README's configuration table lists the same names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="UTTOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(Path("./var"), description="Database, models, adapters and reports.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in home.")
+    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    telegram_api_url: str | None = Field(
+        None, description="Bot API base URL, e.g. http://127.0.0.1:8081/bot (default Telegram's)."
+    )
+    base_model: str | None = Field(
+        None, description="Local path or hub id of the base model; default the starter model."
+    )
+    quantization: Literal["nf4", "none"] = Field("nf4", description="4-bit NF4 or full precision.")
+    agents_chat_id: int | None = Field(None, description="Telegram chat id of the agents group.")
+    operators_chat_id: int | None = Field(None, description="Chat id that gets nightly reports.")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Comma-separated user ids with the operator role."
+    )
+    retrain_cron: str = Field("0 2 * * *", description="Crontab of the nightly retrain.")
+    timezone: str = Field("Asia/Dhaka", description="Time zone of the retrain schedule.")
+    webhook_url: str | None = Field(None, description="Public HTTPS URL; set it for webhook mode.")
+    webhook_secret: SecretStr | None = Field(None, description="Required with the webhook URL.")
+    log_level: str = Field("INFO", description="Application log level.")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # Operators write "123,456" in an env file; pydantic alone would expect JSON.
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @cached_property
+    def db_url(self) -> str:
+        """The database URL in force: the setting, else a SQLite file in ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'uttor.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.home / "adapters"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def get_settings() -> Settings:
+    """Read the settings afresh (tests change the environment between calls)."""
+    return Settings()

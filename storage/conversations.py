@@ -1,0 +1,239 @@
+"""Customers, chats, messages, bot replies and feedback: keyword-only query functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.errors import InvalidValue, NotFound
+from storage.models import (
+    DIRECTIONS,
+    LANGUAGES,
+    REPLY_SOURCES,
+    BotReply,
+    Chat,
+    Customer,
+    Feedback,
+    Message,
+)
+
+
+def upsert_customer(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    display_name: str = "",
+    username: str | None = None,
+) -> Customer:
+    """The customer with this Telegram user id, created or refreshed."""
+    customer = session.scalar(select(Customer).where(Customer.telegram_user_id == telegram_user_id))
+    if customer is None:
+        customer = Customer(
+            telegram_user_id=telegram_user_id, display_name=display_name, username=username
+        )
+        session.add(customer)
+    else:
+        customer.display_name = display_name or customer.display_name
+        customer.username = username or customer.username
+    session.flush()
+    return customer
+
+
+def get_customer(session: Session, *, telegram_user_id: int) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.telegram_user_id == telegram_user_id))
+
+
+def set_preferred_language(session: Session, *, customer_id: int, language: str | None) -> Customer:
+    """Set the reply-language preference; ``None`` means detect it from each message."""
+    if language is not None and language not in ("bn", "en", "banglish"):
+        raise InvalidValue(f"unknown reply language {language!r}; use bn, en or banglish")
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer with id {customer_id}")
+    customer.preferred_language = language
+    session.flush()
+    return customer
+
+
+def upsert_chat(
+    session: Session,
+    *,
+    telegram_chat_id: int,
+    type: str = "private",
+    customer_id: int | None = None,
+) -> Chat:
+    """The chat with this Telegram chat id, created if new."""
+    chat = session.scalar(select(Chat).where(Chat.telegram_chat_id == telegram_chat_id))
+    if chat is None:
+        chat = Chat(telegram_chat_id=telegram_chat_id, type=type, customer_id=customer_id)
+        session.add(chat)
+        session.flush()
+    elif customer_id is not None and chat.customer_id is None:
+        chat.customer_id = customer_id
+        session.flush()
+    return chat
+
+
+def get_chat(session: Session, *, telegram_chat_id: int) -> Chat | None:
+    return session.scalar(select(Chat).where(Chat.telegram_chat_id == telegram_chat_id))
+
+
+def add_message(
+    session: Session,
+    *,
+    chat_id: int,
+    direction: str,
+    text: str,
+    language: str | None = None,
+    customer_id: int | None = None,
+    telegram_message_id: int | None = None,
+) -> Message:
+    """Store one message. An inbound Telegram message already stored is returned as it is."""
+    if direction not in DIRECTIONS:
+        raise InvalidValue(f"direction must be 'in' or 'out', not {direction!r}")
+    if language is not None and language not in LANGUAGES:
+        raise InvalidValue(f"unknown language label {language!r}")
+    if session.get(Chat, chat_id) is None:
+        raise NotFound(f"no chat with id {chat_id}")
+    if telegram_message_id is not None:
+        existing = session.scalar(
+            select(Message).where(
+                Message.chat_id == chat_id,
+                Message.direction == direction,
+                Message.telegram_message_id == telegram_message_id,
+            )
+        )
+        if existing is not None:
+            return existing
+    message = Message(
+        chat_id=chat_id,
+        direction=direction,
+        text=text,
+        language=language,
+        customer_id=customer_id,
+        telegram_message_id=telegram_message_id,
+    )
+    session.add(message)
+    session.flush()
+    if language in ("bn", "en", "banglish", "mixed") and direction == "in":
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
+        chat.last_language = language
+    return message
+
+
+def recent_messages(session: Session, *, chat_id: int, limit: int = 10) -> list[Message]:
+    """The chat's last ``limit`` messages, oldest first."""
+    rows = session.scalars(
+        select(Message)
+        .where(Message.chat_id == chat_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def set_telegram_message_id(session: Session, *, message_id: int, telegram_message_id: int) -> None:
+    """Record the id Telegram gave an outbound message once it was sent."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message with id {message_id}")
+    message.telegram_message_id = telegram_message_id
+    session.flush()
+
+
+def add_reply(
+    session: Session,
+    *,
+    message_id: int,
+    source: str,
+    question_message_id: int | None = None,
+    prompt: str = "",
+    adapter_id: int | None = None,
+    latency_ms: float = 0.0,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    flagged: bool = False,
+) -> BotReply:
+    """Describe how an outbound message was produced."""
+    if source not in REPLY_SOURCES:
+        raise InvalidValue(f"unknown reply source {source!r}")
+    if session.get(Message, message_id) is None:
+        raise NotFound(f"no message with id {message_id}")
+    reply = BotReply(
+        message_id=message_id,
+        question_message_id=question_message_id,
+        prompt=prompt,
+        adapter_id=adapter_id,
+        source=source,
+        latency_ms=latency_ms,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        flagged=flagged,
+    )
+    session.add(reply)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise InvalidValue(f"message {message_id} already has a reply record") from exc
+    return reply
+
+
+def get_reply(session: Session, *, reply_id: int) -> BotReply | None:
+    return session.get(BotReply, reply_id)
+
+
+def reply_texts(session: Session, *, reply_id: int) -> tuple[str, str]:
+    """The customer's question and the bot's answer of a reply."""
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        raise NotFound(f"no reply with id {reply_id}")
+    answer = session.get(Message, reply.message_id)
+    question = (
+        session.get(Message, reply.question_message_id) if reply.question_message_id else None
+    )
+    return (question.text if question else "", answer.text if answer else "")
+
+
+def flag_reply(session: Session, *, reply_id: int, flagged: bool = True) -> BotReply:
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        raise NotFound(f"no reply with id {reply_id}")
+    reply.flagged = flagged
+    session.flush()
+    return reply
+
+
+def pending_replies(session: Session, *, limit: int = 10, offset: int = 0) -> Sequence[BotReply]:
+    """Flagged replies no agent has approved or corrected yet, newest first."""
+    return session.scalars(
+        select(BotReply)
+        .where(BotReply.flagged.is_(True), BotReply.review == "unreviewed")
+        .order_by(BotReply.created_at.desc(), BotReply.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+def add_feedback(session: Session, *, reply_id: int, customer_id: int, value: int) -> Feedback:
+    """Record 👍 (+1) or 👎 (-1); a 👎 flags the reply for agents. The latest press counts."""
+    if value not in (-1, 1):
+        raise InvalidValue("feedback must be +1 or -1")
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        raise NotFound(f"no reply with id {reply_id}")
+    feedback = session.scalar(
+        select(Feedback).where(Feedback.reply_id == reply_id, Feedback.customer_id == customer_id)
+    )
+    if feedback is None:
+        feedback = Feedback(reply_id=reply_id, customer_id=customer_id, value=value)
+        session.add(feedback)
+    else:
+        feedback.value = value
+    if value < 0:
+        reply.flagged = True
+    session.flush()
+    return feedback

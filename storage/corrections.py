@@ -1,0 +1,239 @@
+"""Agents' corrections and approvals of bot replies, and handoffs to humans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.errors import Conflict, InvalidValue, NotFound
+from storage.models import (
+    BotReply,
+    Chat,
+    Correction,
+    Handoff,
+    HandoffPair,
+    Message,
+    utcnow,
+)
+from storage.staff import audit
+
+# Longer corrections are refused: an answer that long is a paste accident, not an answer.
+MAX_CORRECTION_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class CorrectedPair:
+    """A question and the answer an agent wants instead; what memory and export read."""
+
+    correction_id: int
+    reply_id: int
+    question: str
+    answer: str
+    language: str | None
+    agent_user_id: int
+    created_at: datetime
+
+
+def add_correction(session: Session, *, reply_id: int, agent_user_id: int, text: str) -> Correction:
+    """Store an agent's corrected answer; earlier active corrections become superseded."""
+    text = text.strip()
+    if not text:
+        raise InvalidValue("a correction needs the corrected answer text")
+    if len(text) > MAX_CORRECTION_CHARS:
+        raise InvalidValue(f"a correction is at most {MAX_CORRECTION_CHARS} characters")
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        raise NotFound(f"no reply with id {reply_id}")
+    session.execute(
+        update(Correction)
+        .where(Correction.reply_id == reply_id, Correction.status == "active")
+        .values(status="superseded")
+    )
+    correction = Correction(reply_id=reply_id, agent_user_id=agent_user_id, text=text)
+    session.add(correction)
+    reply.review = "corrected"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=agent_user_id,
+        action="correction.add",
+        target_type="reply",
+        target_id=str(reply_id),
+        detail={"correction_id": correction.id, "chars": len(text)},
+    )
+    return correction
+
+
+def reject_correction(
+    session: Session, *, correction_id: int, actor_user_id: int | None, reason: str = ""
+) -> Correction:
+    """Withdraw a (for example poisoned) correction from memory and from future training."""
+    correction = session.get(Correction, correction_id)
+    if correction is None:
+        raise NotFound(f"no correction with id {correction_id}")
+    if correction.status == "rejected":
+        raise Conflict(f"correction {correction_id} is already rejected")
+    correction.status = "rejected"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=actor_user_id,
+        action="correction.reject",
+        target_type="correction",
+        target_id=str(correction_id),
+        detail={"reason": reason},
+    )
+    return correction
+
+
+def approve_reply(session: Session, *, reply_id: int, agent_user_id: int) -> BotReply:
+    """Mark a reply as a good answer (it becomes training material)."""
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        raise NotFound(f"no reply with id {reply_id}")
+    reply.review = "approved"
+    reply.flagged = False
+    session.flush()
+    audit(
+        session,
+        actor_user_id=agent_user_id,
+        action="reply.approve",
+        target_type="reply",
+        target_id=str(reply_id),
+    )
+    return reply
+
+
+def active_corrections(session: Session) -> list[CorrectedPair]:
+    """Every active correction with the question it answers, oldest first."""
+    question = aliased(Message)
+    rows = session.execute(
+        select(Correction, question.text, question.language)
+        .join(BotReply, BotReply.id == Correction.reply_id)
+        .join(question, question.id == BotReply.question_message_id)
+        .where(Correction.status == "active")
+        .order_by(Correction.created_at, Correction.id)
+    ).all()
+    return [
+        CorrectedPair(
+            correction_id=c.id,
+            reply_id=c.reply_id,
+            question=text,
+            answer=c.text,
+            language=language,
+            agent_user_id=c.agent_user_id,
+            created_at=c.created_at,
+        )
+        for c, text, language in rows
+    ]
+
+
+def approved_pairs(session: Session) -> list[tuple[str, str, str | None]]:
+    """(question, answer, language) of replies agents approved."""
+    question, answer = aliased(Message), aliased(Message)
+    rows = session.execute(
+        select(question.text, answer.text, question.language)
+        .select_from(BotReply)
+        .join(question, question.id == BotReply.question_message_id)
+        .join(answer, answer.id == BotReply.message_id)
+        .where(BotReply.review == "approved")
+        .order_by(BotReply.id)
+    ).all()
+    return [(q, a, lang) for q, a, lang in rows]
+
+
+def open_handoff(session: Session, *, chat_id: int) -> Handoff | None:
+    return session.scalar(
+        select(Handoff).where(Handoff.chat_id == chat_id, Handoff.ended_at.is_(None))
+    )
+
+
+def start_handoff(
+    session: Session, *, chat_id: int, requested_by: str, agent_user_id: int | None = None
+) -> Handoff:
+    """Put a chat in human mode; an open handoff is reused (and claimed by the agent)."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        raise NotFound(f"no chat with id {chat_id}")
+    handoff = open_handoff(session, chat_id=chat_id)
+    if handoff is None:
+        handoff = Handoff(chat_id=chat_id, requested_by=requested_by, agent_user_id=agent_user_id)
+        session.add(handoff)
+    elif agent_user_id is not None:
+        handoff.agent_user_id = agent_user_id
+    chat.mode = "human"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=agent_user_id,
+        action="handoff.start",
+        target_type="chat",
+        target_id=str(chat.telegram_chat_id),
+        detail={"requested_by": requested_by},
+    )
+    return handoff
+
+
+def end_handoff(
+    session: Session, *, chat_id: int, reason: str, actor_user_id: int | None = None
+) -> Handoff:
+    """Hand a chat back to the bot."""
+    chat = session.get(Chat, chat_id)
+    handoff = open_handoff(session, chat_id=chat_id)
+    if chat is None or handoff is None:
+        raise NotFound(f"chat {chat_id} is not in human mode")
+    handoff.ended_at = utcnow()
+    handoff.end_reason = reason
+    chat.mode = "bot"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=actor_user_id,
+        action="handoff.end",
+        target_type="chat",
+        target_id=str(chat.telegram_chat_id),
+        detail={"reason": reason},
+    )
+    return handoff
+
+
+def add_handoff_pair(
+    session: Session,
+    *,
+    handoff_id: int,
+    question_message_id: int,
+    answer_message_id: int,
+    agent_user_id: int,
+) -> HandoffPair:
+    """Keep an agent's answer to a customer's question during a handoff, for training."""
+    if session.get(Handoff, handoff_id) is None:
+        raise NotFound(f"no handoff with id {handoff_id}")
+    for message_id in (question_message_id, answer_message_id):
+        if session.get(Message, message_id) is None:
+            raise NotFound(f"no message with id {message_id}")
+    pair = HandoffPair(
+        handoff_id=handoff_id,
+        question_message_id=question_message_id,
+        answer_message_id=answer_message_id,
+        agent_user_id=agent_user_id,
+    )
+    session.add(pair)
+    session.flush()
+    return pair
+
+
+def handoff_pairs(session: Session) -> Sequence[tuple[str, str, str | None]]:
+    """(question, answer, language) of every agent answer given during handoffs."""
+    question, answer = aliased(Message), aliased(Message)
+    rows = session.execute(
+        select(question.text, answer.text, question.language)
+        .select_from(HandoffPair)
+        .join(question, question.id == HandoffPair.question_message_id)
+        .join(answer, answer.id == HandoffPair.answer_message_id)
+        .order_by(HandoffPair.id)
+    ).all()
+    return [(q, a, lang) for q, a, lang in rows]

@@ -1,0 +1,302 @@
+"""SQLAlchemy 2 typed declarative models: the whole schema of uttor.
+
+Alembic (``migrations/``) is the only way these tables are created; a test checks that the
+models and the migrated schema never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints let Alembic drop and recreate them (SQLite batch mode needs names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LANGUAGES = ("bn", "en", "banglish", "mixed", "other", "und")
+ROLES = ("agent", "operator")
+DIRECTIONS = ("in", "out")
+REPLY_SOURCES = ("model", "memory", "fallback", "agent", "system")
+REVIEW_STATES = ("unreviewed", "approved", "corrected")
+CORRECTION_STATES = ("active", "superseded", "rejected")
+ADAPTER_STATES = ("candidate", "active", "retired", "rejected")
+RUN_STATES = ("running", "succeeded", "failed", "interrupted")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite has no time zones and hands back naive datetimes; PostgreSQL keeps them. Normalizing
+    here means comparisons never mix naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Customer(Base):
+    """A Telegram user who writes to the bot."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        _one_of("preferred_language", ("bn", "en", "banglish"), "preferred_language"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    preferred_language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Chat(Base):
+    """A Telegram chat; ``mode`` is ``human`` while an agent has taken it over."""
+
+    __tablename__ = "chats"
+    __table_args__ = (_one_of("mode", ("bot", "human"), "mode"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    type: Mapped[str] = mapped_column(String(16), default="private")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8), default="bot")
+    last_language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """Every inbound and outbound text of a chat."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        _one_of("direction", DIRECTIONS, "direction"),
+        # An update delivered twice by Telegram is stored once.
+        UniqueConstraint("chat_id", "direction", "telegram_message_id", name="uq_messages_tg"),
+        Index("ix_messages_chat_created", "chat_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Adapter(Base):
+    """A LoRA adapter in the registry; at most one is ``active`` at a time."""
+
+    __tablename__ = "adapters"
+    __table_args__ = (_one_of("status", ADAPTER_STATES, "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    base_model: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16), default="candidate", index=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("adapters.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column()
+
+
+class BotReply(Base):
+    """What the bot answered to an inbound message, and how."""
+
+    __tablename__ = "bot_replies"
+    __table_args__ = (
+        _one_of("source", REPLY_SOURCES, "source"),
+        _one_of("review", REVIEW_STATES, "review"),
+        Index("ix_bot_replies_flagged_review", "flagged", "review"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    question_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    adapter_id: Mapped[int | None] = mapped_column(ForeignKey("adapters.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    review: Mapped[str] = mapped_column(String(16), default="unreviewed")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """A customer's 👍 (+1) or 👎 (-1) on a reply; the latest press counts."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("value IN (-1, 1)", name="value"),
+        UniqueConstraint("reply_id", "customer_id", name="uq_feedback_reply_customer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("bot_replies.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetrainRun(Base):
+    """One run of the retrain pipeline, nightly or by hand."""
+
+    __tablename__ = "retrain_runs"
+    __table_args__ = (_one_of("status", RUN_STATES, "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(Text)
+    candidate_adapter_id: Mapped[int | None] = mapped_column(ForeignKey("adapters.id"))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(256))
+
+
+class Correction(Base):
+    """An agent's corrected answer to a bot reply; only ``active`` ones are used."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (
+        _one_of("status", CORRECTION_STATES, "status"),
+        Index("ix_corrections_reply_status", "reply_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("bot_replies.id"))
+    agent_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    retrain_run_id: Mapped[int | None] = mapped_column(ForeignKey("retrain_runs.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Staff(Base):
+    """Who may use agent and operator commands, by numeric Telegram user id."""
+
+    __tablename__ = "staff"
+    __table_args__ = (_one_of("role", ROLES, "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """A stretch of time in which a human agent, not the bot, answers a chat."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_chat_ended", "chat_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    agent_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_by: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class HandoffPair(Base):
+    """A customer question and the agent's answer during a handoff: training material."""
+
+    __tablename__ = "handoff_pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    question_message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    answer_message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    agent_user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Who did what to what, and when; refusals included."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_created", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lease(Base):
+    """A named lock with an expiry, for databases without advisory locks (SQLite)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(256))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
