@@ -65,8 +65,11 @@ def init(as_json: JsonFlag = False) -> None:
     database = open_database(settings)
     database.dispose()
     upgrade(settings.db_url)
-    result = {"home": str(settings.home.resolve()), "database": _safe_url(settings.db_url),
-              "schema": heads()[0]}
+    result = {
+        "home": str(settings.home.resolve()),
+        "database": _safe_url(settings.db_url),
+        "schema": heads()[0],
+    }
     if as_json:
         emit(result)
     else:
@@ -149,8 +152,8 @@ _register_feature_commands()
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected errors become one line on stderr and a non-zero exit code."""
-    from sqlalchemy.exc import OperationalError
     from sqlalchemy.exc import ArgumentError as UrlError
+    from sqlalchemy.exc import OperationalError
 
     from storage.errors import StorageError
 

@@ -14,7 +14,12 @@ class Settings(BaseSettings):
     """Every setting of uttor; the README's configuration table lists the same names."""
 
     model_config = SettingsConfigDict(
-        env_prefix="UTTOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="UTTOR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # docker-compose passes unset variables as empty strings; treat them as unset.
+        env_ignore_empty=True,
     )
 
     home: Path = Field(Path("./var"), description="Database, models, adapters and reports.")

@@ -1,0 +1,119 @@
+"""`uttor init` and `uttor staff …`: idempotent, one-line errors, --help everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import click
+import pytest
+import typer
+
+from bot.cli import app, main
+
+UTTOR = shutil.which("uttor")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def home(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("UTTOR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("UTTOR_DATABASE_URL", db_url)
+    return tmp_path / "home"
+
+
+def test_init_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):
+        code, out, err = run(["init", "--json"], capsys)
+        assert code == 0, err
+        assert json.loads(out)["schema"] == "0001"
+
+
+def test_staff_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["init"], capsys)[0] == 0
+    assert run(["staff", "add", "501", "--role", "agent", "--name", "Karim"], capsys)[0] == 0
+    assert run(["staff", "add", "502", "--role", "operator"], capsys)[0] == 0
+    code, out, _ = run(["staff", "list", "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["staff"] == [
+        {"user_id": 501, "role": "agent", "name": "Karim"},
+        {"user_id": 502, "role": "operator", "name": ""},
+    ]
+    assert run(["staff", "remove", "501"], capsys)[0] == 0
+    code, out, _ = run(["staff", "list"], capsys)
+    assert "501" not in out and "502\toperator" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "needle"),
+    [
+        (["staff", "add", "501", "--role", "boss"], 1, "unknown role 'boss'"),
+        (["staff", "add", "abc", "--role", "agent"], 2, "user_id"),
+        (["staff", "add", "501"], 2, "--role"),
+        (["staff", "remove", "999"], 1, "999 is not staff"),
+        (["frobnicate"], 2, "No such command"),
+    ],
+)
+def test_bad_arguments_give_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, needle: str
+) -> None:
+    assert run(["init"], capsys)[0] == 0
+    got, out, err = run(argv, capsys)
+    assert got == code
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+def test_unreachable_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("UTTOR_HOME", str(tmp_path))
+    monkeypatch.setenv("UTTOR_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    code, _, err = run(["init"], capsys)
+    assert code == 1
+    assert err.startswith("uttor: error: database unreachable")
+    assert len(err.strip().splitlines()) == 1
+
+
+def _all_commands(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _all_commands(sub, (*path, name))
+    return found
+
+
+def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = _all_commands(typer.main.get_command(app))
+    assert ("init",) in paths and ("staff", "add") in paths
+    for path in paths:
+        code, out, _ = run([*path, "--help"], capsys)
+        assert code == 0 and "Usage:" in out, path
+
+
+@pytest.mark.skipif(UTTOR is None, reason="console script not installed")
+def test_console_script(tmp_path: Path) -> None:
+    env = {**os.environ, "UTTOR_HOME": str(tmp_path), "UTTOR_DATABASE_URL": ""}
+    env.pop("UTTOR_DATABASE_URL")
+    done = subprocess.run([UTTOR, "init"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "uttor.db").exists()
+    bad = subprocess.run(
+        [UTTOR, "staff", "add", "1", "--role", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1

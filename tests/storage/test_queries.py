@@ -1,0 +1,253 @@
+"""The query functions on SQLite and PostgreSQL, including refusals that write nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from storage import conversations as conv
+from storage import corrections as corr
+from storage import registry, staff
+from storage.db import Database
+from storage.errors import Conflict, InvalidValue, NotFound
+from storage.models import AuditLog, Correction, Message, Staff
+
+
+def _count(database: Database, model: type) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _exchange(database: Database, question: str = "আমার অর্ডার কবে আসবে?") -> int:
+    """A customer question and a bot reply; returns the reply id."""
+    with database.write() as session:
+        customer = conv.upsert_customer(session, telegram_user_id=1001, display_name="Rahim")
+        chat = conv.upsert_chat(session, telegram_chat_id=1001, customer_id=customer.id)
+        inbound = conv.add_message(
+            session,
+            chat_id=chat.id,
+            direction="in",
+            text=question,
+            language="bn",
+            customer_id=customer.id,
+            telegram_message_id=7,
+        )
+        outbound = conv.add_message(session, chat_id=chat.id, direction="out", text="২ দিনে।")
+        reply = conv.add_reply(
+            session,
+            message_id=outbound.id,
+            question_message_id=inbound.id,
+            source="model",
+            latency_ms=12.5,
+            prompt_tokens=30,
+            completion_tokens=5,
+        )
+        return reply.id
+
+
+def test_conversation_round_trip(database: Database) -> None:
+    reply_id = _exchange(database)
+    with database.read() as session:
+        chat = conv.get_chat(session, telegram_chat_id=1001)
+        assert chat is not None and chat.last_language == "bn"
+        history = conv.recent_messages(session, chat_id=chat.id)
+        assert [m.direction for m in history] == ["in", "out"]
+        assert conv.reply_texts(session, reply_id=reply_id) == ("আমার অর্ডার কবে আসবে?", "২ দিনে।")
+        assert history[0].created_at.tzinfo is not None
+
+
+def test_duplicate_inbound_update_is_stored_once(database: Database) -> None:
+    _exchange(database)
+    with database.write() as session:
+        chat = conv.get_chat(session, telegram_chat_id=1001)
+        again = conv.add_message(
+            session,
+            chat_id=chat.id,
+            direction="in",
+            text="আমার অর্ডার কবে আসবে?",
+            telegram_message_id=7,
+        )
+        assert again.id is not None
+    assert _count(database, Message) == 2
+
+
+def test_preferred_language(database: Database) -> None:
+    with database.write() as session:
+        customer = conv.upsert_customer(session, telegram_user_id=5)
+        conv.set_preferred_language(session, customer_id=customer.id, language="banglish")
+    with database.read() as session:
+        assert conv.get_customer(session, telegram_user_id=5).preferred_language == "banglish"
+    with pytest.raises(InvalidValue), database.write() as session:
+        conv.set_preferred_language(session, customer_id=customer.id, language="fr")
+
+
+def test_feedback_flags_and_pending(database: Database) -> None:
+    reply_id = _exchange(database)
+    with database.write() as session:
+        customer = conv.get_customer(session, telegram_user_id=1001)
+        conv.add_feedback(session, reply_id=reply_id, customer_id=customer.id, value=1)
+        conv.add_feedback(session, reply_id=reply_id, customer_id=customer.id, value=-1)
+    with database.read() as session:
+        pending = conv.pending_replies(session)
+        assert [r.id for r in pending] == [reply_id]
+
+
+def test_corrections_supersede_and_reject(database: Database) -> None:
+    reply_id = _exchange(database)
+    with database.write() as session:
+        corr.add_correction(session, reply_id=reply_id, agent_user_id=42, text="১-২ দিনে আসবে।")
+        second = corr.add_correction(
+            session, reply_id=reply_id, agent_user_id=43, text="ঢাকায় ১-২ দিনে আসবে।"
+        )
+    with database.read() as session:
+        pairs = corr.active_corrections(session)
+        assert [(p.question, p.answer, p.agent_user_id) for p in pairs] == [
+            ("আমার অর্ডার কবে আসবে?", "ঢাকায় ১-২ দিনে আসবে।", 43)
+        ]
+        states = session.scalars(select(Correction.status).order_by(Correction.id)).all()
+        assert states == ["superseded", "active"]
+        assert conv.get_reply(session, reply_id=reply_id).review == "corrected"
+    with database.write() as session:
+        corr.reject_correction(session, correction_id=second.id, actor_user_id=1, reason="wrong")
+    with database.read() as session:
+        assert corr.active_corrections(session) == []
+        actions = [a.action for a in staff.audit_entries(session)]
+        assert actions.count("correction.add") == 2 and "correction.reject" in actions
+
+
+def test_correction_for_missing_reply_writes_nothing(database: Database) -> None:
+    before = _count(database, AuditLog)
+    with pytest.raises(NotFound, match="no reply with id 999"), database.write() as session:
+        corr.add_correction(session, reply_id=999, agent_user_id=1, text="x")
+    assert _count(database, Correction) == 0
+    assert _count(database, AuditLog) == before
+
+
+def test_empty_and_huge_corrections_refused(database: Database) -> None:
+    reply_id = _exchange(database)
+    for text in ("   ", "x" * (corr.MAX_CORRECTION_CHARS + 1)):
+        with pytest.raises(InvalidValue), database.write() as session:
+            corr.add_correction(session, reply_id=reply_id, agent_user_id=1, text=text)
+    assert _count(database, Correction) == 0
+
+
+def test_approved_and_handoff_pairs(database: Database) -> None:
+    reply_id = _exchange(database)
+    with database.write() as session:
+        corr.approve_reply(session, reply_id=reply_id, agent_user_id=42)
+        chat = conv.get_chat(session, telegram_chat_id=1001)
+        handoff = corr.start_handoff(session, chat_id=chat.id, requested_by="customer")
+        assert chat.mode == "human"
+        question = conv.add_message(session, chat_id=chat.id, direction="in", text="refund?")
+        answer = conv.add_message(session, chat_id=chat.id, direction="out", text="5 days.")
+        corr.add_handoff_pair(
+            session,
+            handoff_id=handoff.id,
+            question_message_id=question.id,
+            answer_message_id=answer.id,
+            agent_user_id=42,
+        )
+        corr.end_handoff(session, chat_id=chat.id, reason="released", actor_user_id=42)
+        assert chat.mode == "bot"
+    with database.read() as session:
+        assert corr.approved_pairs(session) == [("আমার অর্ডার কবে আসবে?", "২ দিনে।", "bn")]
+        assert corr.handoff_pairs(session) == [("refund?", "5 days.", None)]
+    with pytest.raises(NotFound), database.write() as session:
+        corr.end_handoff(session, chat_id=chat.id, reason="released")
+
+
+def test_staff_roles_and_audit(database: Database) -> None:
+    with database.write() as session:
+        staff.add_staff(session, telegram_user_id=10, role="agent")
+        staff.add_staff(session, telegram_user_id=11, role="operator")
+        staff.add_staff(session, telegram_user_id=10, role="operator")
+    with database.read() as session:
+        assert [(s.telegram_user_id, s.role) for s in staff.list_staff(session)] == [
+            (10, "operator"),
+            (11, "operator"),
+        ]
+        assert staff.role_of(session, telegram_user_id=99, admin_ids=[99]) == "operator"
+        assert staff.role_of(session, telegram_user_id=98) is None
+    with database.write() as session:
+        staff.remove_staff(session, telegram_user_id=10)
+    with database.read() as session:
+        assert staff.role_of(session, telegram_user_id=10) is None
+        assert [a.action for a in staff.audit_entries(session, action="staff.remove")] == [
+            "staff.remove"
+        ]
+
+
+def test_unknown_role_writes_nothing(database: Database) -> None:
+    with pytest.raises(InvalidValue, match="unknown role"), database.write() as session:
+        staff.add_staff(session, telegram_user_id=10, role="boss")
+    assert _count(database, Staff) == 0
+    assert _count(database, AuditLog) == 0
+
+
+def test_schema_itself_refuses_bad_values(database: Database) -> None:
+    """The CHECK constraints hold even for code that bypasses the query functions."""
+    with pytest.raises(IntegrityError), database.write() as session:
+        session.add(Staff(telegram_user_id=1, role="boss"))
+        session.flush()
+    assert _count(database, Staff) == 0
+
+
+def test_adapter_promotion_and_rollback(database: Database) -> None:
+    with database.write() as session:
+        first = registry.add_adapter(session, version="v1", path="/a/v1", base_model="starter")
+        second = registry.add_adapter(
+            session, version="v2", path="/a/v2", base_model="starter", parent_id=first.id
+        )
+        bad = registry.add_adapter(session, version="v3", path="/a/v3", base_model="starter")
+        registry.set_adapter_status(session, adapter_id=bad.id, status="rejected", reason="worse")
+        registry.promote_adapter(session, adapter_id=first.id)
+        registry.promote_adapter(session, adapter_id=second.id)
+    with database.read() as session:
+        assert registry.active_adapter(session).version == "v2"
+        assert registry.find_adapter(session, ref="v1").status == "retired"
+        assert registry.find_adapter(session, ref=str(second.id)).version == "v2"
+    with pytest.raises(Conflict, match="rejected"), database.write() as session:
+        registry.promote_adapter(session, adapter_id=bad.id)
+    with database.write() as session:
+        now = registry.rollback_adapter(session, actor_user_id=7)
+        assert now is not None and now.version == "v1"
+    with database.write() as session:
+        assert registry.rollback_adapter(session) is None
+    with database.read() as session:
+        assert registry.active_adapter(session) is None
+    with pytest.raises(InvalidValue), database.write() as session:
+        registry.add_adapter(session, version="v1", path="/x", base_model="starter")
+
+
+def test_runs_and_interrupted_recovery(database: Database) -> None:
+    with database.write() as session:
+        run = registry.start_run(session, trigger="manual", pid=123)
+        done = registry.start_run(session, trigger="schedule")
+        registry.finish_run(
+            session, run_id=done.id, status="succeeded", decision="skipped", reason="few pairs"
+        )
+    with database.write() as session:
+        assert registry.mark_interrupted_runs(session) == 1
+    with database.read() as session:
+        assert registry.get_run(session, run_id=run.id).status == "interrupted"
+        assert registry.latest_run(session).decision == "skipped"
+    with pytest.raises(InvalidValue), database.write() as session:
+        registry.finish_run(session, run_id=run.id, status="running")
+
+
+def test_lease_is_exclusive_until_expiry(database: Database) -> None:
+    with database.write() as session:
+        assert registry.acquire_lease(session, name="retrain", holder="a", ttl=timedelta(hours=1))
+    with database.write() as session:
+        assert not registry.acquire_lease(
+            session, name="retrain", holder="b", ttl=timedelta(hours=1)
+        )
+    with database.write() as session:
+        registry.release_lease(session, name="retrain", holder="a")
+        assert registry.acquire_lease(session, name="retrain", holder="b", ttl=timedelta(0))
+    with database.write() as session:
+        # b's lease has a zero lifetime, so it is already expired.
+        assert registry.acquire_lease(session, name="retrain", holder="c", ttl=timedelta(1))
