@@ -300,3 +300,21 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(256))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class Knowledge(Base):
+    """A question and its approved answer from a knowledge base (the shipped FAQ by default).
+
+    Correction memory searches these after agents' corrections, so a fresh bot answers the
+    company's frequent questions word for word before any adapter is trained.
+    """
+
+    __tablename__ = "knowledge"
+    __table_args__ = (UniqueConstraint("source", "question", name="uq_knowledge_source_question"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), default="shipped")
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from bot.cli import app, main
+from migrations.runner import heads
 
 UTTOR = shutil.which("uttor")
 
@@ -37,7 +38,7 @@ def test_init_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> N
     for _ in range(2):
         code, out, err = run(["init", "--json"], capsys)
         assert code == 0, err
-        assert json.loads(out)["schema"] == "0001"
+        assert json.loads(out)["schema"] == heads()[0]
 
 
 def test_staff_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
