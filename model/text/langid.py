@@ -1,0 +1,235 @@
+"""Route a customer's message to a language label.
+
+Labels (:data:`LANGS`):
+
+``bn``        Bangla in Bengali script.
+``en``        English.
+``banglish``  Bangla written in Latin script, with or without English words.
+``mixed``     Bengali script together with Latin-script words ("আমার order টা cancel করতে চাই").
+``other``     Any other language (Hindi, Urdu, Arabic, French, Spanish...).
+``und``       No language content: empty, emoji, punctuation, digits, order ids, links, or only
+              names that every language shares ("Mirpur", "bKash").
+
+How (cheapest evidence first, so the median message never reaches langdetect):
+
+1. Drop what is not language: whitespace-separated chunks holding a digit (order ids, phone
+   numbers, amounts, "10GB"), e-mail addresses and @mentions, links, /commands, emoticons.
+2. Count letters per script. Nothing left → ``und``. Letters of a script other than Bengali
+   and Latin outnumbering both → ``other``. Bengali letters plus a Latin word of two or more
+   letters → ``mixed``; Bengali only → ``bn``.
+3. Latin only: look every word up in :mod:`model.text.banglish_lexicon`. Banglish words
+   outnumbering foreign ones → ``banglish`` (one is enough: "thanks vai"). Foreign function
+   words or accented letters → ``other``. English words covering at least half of the
+   unknown-or-English words → ``en``. Only names → ``und``.
+4. Still undecided (mostly unknown words): langdetect, seeded and guarded, decides between
+   English and a confidently detected European language; anything else is taken as Banglish
+   with spellings the lexicon lacks, since that is what such text is for our customers.
+
+``confidence`` is a heuristic strength in [0, 1] (share of deciding letters or words), not a
+calibrated probability. :func:`detect` is deterministic and never raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from model.text.banglish_lexicon import AMBIGUOUS, BANGLISH, ENGLISH, FOREIGN, NEUTRAL
+from model.text.normalize import strip_invisible
+
+__all__ = ["LANGS", "Detection", "Lang", "detect"]
+
+Lang = Literal["bn", "en", "banglish", "mixed", "other", "und"]
+LANGS: tuple[Lang, ...] = ("bn", "en", "banglish", "mixed", "other", "und")
+
+# langdetect codes it separates reliably from romanized Bangla at high probability. Banglish
+# itself comes back as so/sw/id/tl/hr/fi..., so those are deliberately absent.
+_LANGDETECT_OTHER = frozenset({"fr", "es", "pt", "it", "de", "nl", "ca", "ro", "pl", "sv"})
+_LANGDETECT_MIN_PROB = 0.9
+
+_EMOTICON = re.compile(r"[:;=8][-'^o]?[()\[\]DPpOo3/\\|*$@]+|[xX][dD]+|<3+|\^_*\^|[-o]_+[-o]")
+_LATIN_WORD = re.compile(r"[a-z\u00e0-\u00f6\u00f8-\u024f\u1e00-\u1eff]+(?:'[a-z]+)*")
+_ELONGATION = re.compile(r"(.)\1{2,}")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A routed language label and how strongly the evidence supports it."""
+
+    label: Lang
+    confidence: float
+
+
+@dataclass(slots=True)
+class _Scripts:
+    bengali: int = 0
+    latin: int = 0
+    accented: int = 0
+    other: int = 0
+
+
+def detect(text: str) -> Detection:
+    """Return the language label of ``text``; deterministic, never raises (see module doc)."""
+    try:
+        return _detect(text)
+    except Exception:  # pragma: no cover - defensive: routing must never break a chat
+        return Detection("und", 0.0)
+
+
+def _detect(text: str) -> Detection:
+    if not isinstance(text, str):
+        return Detection("und", 0.0)
+    kept = _language_chunks(text)
+    scripts = _count_scripts(kept)
+    total = scripts.bengali + scripts.latin + scripts.other
+    if total == 0:
+        return Detection("und", 1.0)
+    if scripts.other >= scripts.bengali + scripts.latin:
+        return Detection("other", _round(scripts.other / total))
+
+    words = _LATIN_WORD.findall(kept.lower().translate(_APOSTROPHES))
+    if scripts.bengali:
+        latin_words = [w for w in words if len(w) >= 2]
+        if latin_words:
+            minority = min(scripts.bengali, sum(map(len, latin_words)))
+            return Detection("mixed", 0.9 if minority >= 3 else 0.7)
+        return Detection("bn", _round(scripts.bengali / total))
+    return _detect_latin(kept, words)
+
+
+def _language_chunks(text: str) -> str:
+    """Text without ids, numbers, links, mentions, commands and emoticons."""
+    text = unicodedata.normalize("NFC", strip_invisible(text))
+    kept = []
+    for chunk in text.split():
+        if (
+            any(ch.isdigit() for ch in chunk)
+            or "@" in chunk
+            or "://" in chunk
+            or chunk.lower().startswith("www.")
+            or (chunk.startswith("/") and len(chunk) > 1)
+            or _EMOTICON.fullmatch(chunk.strip(".,!?"))
+        ):
+            continue
+        kept.append(chunk)
+    return " ".join(kept)
+
+
+def _count_scripts(text: str) -> _Scripts:
+    counts = _Scripts()
+    after_letter = False
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x80:
+            after_letter = ch.isalpha()
+            counts.latin += after_letter
+        elif 0x0980 <= cp <= 0x09FF:
+            # Letters, vowel signs and marks only: Bengali digits were dropped with their
+            # chunk, and the taka sign ৳ and fractions are symbols, not language.
+            after_letter = cp <= 0x09E3 or cp in (0x09F0, 0x09F1, 0x09FC, 0x09FE)
+            counts.bengali += after_letter
+        elif ch.isalpha() or (after_letter and unicodedata.category(ch).startswith("M")):
+            # A mark counts only on a letter: the variation selector in "❤️" or the keycap
+            # in "#️⃣" are marks too, but belong to emoji.
+            after_letter = True
+            if cp <= 0x024F or 0x1E00 <= cp <= 0x1EFF or 0x0300 <= cp <= 0x036F:
+                counts.latin += 1
+                counts.accented += 1
+            else:
+                counts.other += 1
+        else:
+            after_letter = False
+    return counts
+
+
+def _detect_latin(text: str, words: list[str]) -> Detection:
+    content = [w for w in words if w not in NEUTRAL]
+    if not content:
+        # Only shared names or laughter: no sign of a language, route by chat history.
+        return Detection("und", 0.5)
+    banglish = english = foreign = unknown = 0
+    for word in content:
+        kind = _word_kind(word)
+        if kind == "banglish":
+            banglish += 1
+        elif kind == "english":
+            english += 1
+        elif kind == "foreign":
+            foreign += 1
+        elif kind == "unknown":
+            unknown += 1
+    if banglish > foreign:
+        return Detection("banglish", _round(0.6 + 0.4 * banglish / (banglish + english)))
+    if foreign and foreign >= english:
+        return Detection("other", _round(0.6 + 0.4 * foreign / (foreign + english + banglish)))
+    if english and english >= unknown:
+        return Detection("en", _round(english / (english + unknown)))
+    if not (english or unknown):
+        # Only words shared by both languages ("to", "pay"): too little to tell.
+        return Detection("und", 0.5)
+    return _by_langdetect(text, english, unknown)
+
+
+def _word_kind(word: str) -> str:
+    """Which list ``word`` belongs to, trying its elongation-free forms ("okkkk", "pleaseee")."""
+    for form in (word, _ELONGATION.sub(r"\1", word), _ELONGATION.sub(r"\1\1", word)):
+        if form in BANGLISH:
+            return "banglish"
+        if form in ENGLISH:
+            return "english"
+        if form in FOREIGN:
+            return "foreign"
+        if form in AMBIGUOUS or form in NEUTRAL:
+            return "ambiguous"
+    return "unknown" if word.isascii() else "foreign"
+
+
+def _by_langdetect(text: str, english: int, unknown: int) -> Detection:
+    probabilities = _langdetect_probabilities(text)
+    if probabilities:
+        lang, prob = probabilities[0]
+        if lang == "en" and prob >= 0.7:
+            return Detection("en", _round(0.9 * prob))
+        if lang in _LANGDETECT_OTHER and prob >= _LANGDETECT_MIN_PROB and english + unknown >= 2:
+            return Detection("other", _round(0.9 * prob))
+    # Latin text that is neither recognisably English nor a detected European language is,
+    # for our customers, Banglish in spellings the lexicon does not list.
+    return Detection("banglish", 0.5)
+
+
+def _langdetect_probabilities(text: str) -> list[tuple[str, float]]:
+    """langdetect's ranked guesses, or [] when it cannot say (it raises on such text)."""
+    factory = _langdetect_factory()
+    if factory is None:
+        return []
+    try:
+        detector = factory.create()
+        detector.append(text)
+        return [(p.lang, p.prob) for p in detector.get_probabilities()]
+    except Exception:  # LangDetectException on featureless text; nothing else is expected
+        return []
+
+
+@functools.cache
+def _langdetect_factory() -> Any:
+    """A private, seeded langdetect factory (loaded once, on first undecided message).
+
+    A private factory keeps our seed from leaking into other langdetect users, and seed 0
+    makes its sampling, and so our labels, identical on every run.
+    """
+    try:
+        from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+    except ImportError:  # pragma: no cover - langdetect is a declared dependency
+        return None
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.seed = 0
+    return factory
+
+
+def _round(value: float) -> float:
+    return round(min(max(value, 0.0), 1.0), 3)
