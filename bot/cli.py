@@ -57,23 +57,41 @@ def open_database(settings: Settings | None = None) -> Any:
 
 @app.command()
 def init(as_json: JsonFlag = False) -> None:
-    """Create or upgrade the database to the newest schema (idempotent)."""
+    """Create or upgrade the database and load the shipped knowledge base (idempotent)."""
     from migrations.runner import heads, upgrade
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
-    database.dispose()
     upgrade(settings.db_url)
+    knowledge = load_shipped_knowledge(database)
+    database.dispose()
     result = {
         "home": str(settings.home.resolve()),
         "database": _safe_url(settings.db_url),
         "schema": heads()[0],
+        "knowledge_pairs": knowledge,
     }
     if as_json:
         emit(result)
     else:
         typer.echo(f"database ready at schema {result['schema']}: {result['database']}")
+        typer.echo(f"knowledge base: {knowledge} question/answer pairs from mydata.json")
+
+
+def load_shipped_knowledge(database: Any) -> int:
+    """Load the shipped FAQ (training/data/mydata.json) into the knowledge base; idempotent."""
+    from model.text.langid import detect
+    from storage.knowledge import replace_knowledge
+    from training.data import TRAIN_FILE, load_pairs
+
+    try:
+        pairs = load_pairs(TRAIN_FILE)
+    except ValueError as exc:
+        fail(f"shipped knowledge base unreadable: {exc}")
+    rows = [(p["text"], p["completion"], detect(p["text"]).label) for p in pairs]
+    with database.write() as session:
+        return replace_knowledge(session, source="shipped", pairs=rows)
 
 
 @staff_app.command("add")

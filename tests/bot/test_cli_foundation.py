@@ -14,6 +14,9 @@ import typer
 
 from bot.cli import app, main
 from migrations.runner import heads
+from storage.db import Database
+from storage.knowledge import knowledge_pairs
+from training.data import TRAIN_FILE, load_pairs
 
 UTTOR = shutil.which("uttor")
 
@@ -38,7 +41,13 @@ def test_init_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> N
     for _ in range(2):
         code, out, err = run(["init", "--json"], capsys)
         assert code == 0, err
-        assert json.loads(out)["schema"] == heads()[0]
+        result = json.loads(out)
+        assert result["schema"] == heads()[0]
+        assert result["knowledge_pairs"] == len(load_pairs(TRAIN_FILE))
+    with Database(os.environ["UTTOR_DATABASE_URL"]).read() as session:
+        pairs = knowledge_pairs(session)
+    assert len(pairs) == len(load_pairs(TRAIN_FILE))
+    assert {language for _, _, language in pairs} >= {"bn", "en", "banglish", "mixed"}
 
 
 def test_staff_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
