@@ -163,6 +163,9 @@ def _safe_url(url: str) -> str:
 
 def _register_feature_commands() -> None:
     """Commands that live beside the feature they drive."""
+    from bot import cli_text
+
+    cli_text.register(app)
 
 
 _register_feature_commands()
