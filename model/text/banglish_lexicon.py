@@ -139,6 +139,10 @@ _BANGLISH_BASE = _words(
     kata kate kete katse katlo kateche keteche ketese katche katbe
     sokal sokale bikal bikel bikele shondha rater ratre shuvo subho
     kire kiree kirre
+    amago tomago apnago hegor tagor amgo tmgo
+    pola polapain maiya meye chele manush lok
+    faltu bekar ajaira fatafati jhamela dhur bapre oshadharon osadharon darun joss
+    shala biral kukur
     chalu
     vanga
     eshob esob

@@ -194,7 +194,9 @@ def _by_langdetect(text: str, english: int, unknown: int) -> Detection:
         lang, prob = probabilities[0]
         if lang == "en" and prob >= 0.7:
             return Detection("en", _round(0.9 * prob))
-        if lang in _LANGDETECT_OTHER and prob >= _LANGDETECT_MIN_PROB and english + unknown >= 2:
+        # Three words at least: on one or two unlisted Banglish words ("tmgo pola")
+        # langdetect is just as sure of Italian, and misrouting a customer costs more.
+        if lang in _LANGDETECT_OTHER and prob >= _LANGDETECT_MIN_PROB and english + unknown >= 3:
             return Detection("other", _round(0.9 * prob))
     # Latin text that is neither recognisably English nor a detected European language is,
     # for our customers, Banglish in spellings the lexicon does not list.
