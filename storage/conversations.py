@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -237,3 +237,40 @@ def add_feedback(session: Session, *, reply_id: int, customer_id: int, value: in
         reply.flagged = True
     session.flush()
     return feedback
+
+
+def find_customer(session: Session, *, ref: str) -> Customer | None:
+    """A customer by numeric Telegram user id or by ``@username`` (for agents' lookups)."""
+    ref = ref.strip()
+    if ref.lstrip("-").isdigit():
+        return get_customer(session, telegram_user_id=int(ref))
+    username = ref.removeprefix("@")
+    if not username:
+        return None
+    return session.scalar(
+        select(Customer).where(func.lower(Customer.username) == username.lower()).limit(1)
+    )
+
+
+def customer_messages(session: Session, *, customer_id: int, limit: int = 20) -> list[Message]:
+    """The last ``limit`` messages of every chat of a customer, oldest first."""
+    rows = session.scalars(
+        select(Message)
+        .join(Chat, Chat.id == Message.chat_id)
+        .where(Chat.customer_id == customer_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def count_pending_replies(session: Session) -> int:
+    """How many flagged replies wait for an agent (what ``pending_replies`` pages through)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BotReply)
+            .where(BotReply.flagged.is_(True), BotReply.review == "unreviewed")
+        )
+        or 0
+    )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.errors import Conflict, InvalidValue, NotFound
@@ -237,3 +237,20 @@ def handoff_pairs(session: Session) -> Sequence[tuple[str, str, str | None]]:
         .order_by(HandoffPair.id)
     ).all()
     return [(q, a, lang) for q, a, lang in rows]
+
+
+def idle_handoffs(session: Session, *, idle_since: datetime) -> list[Handoff]:
+    """Open handoffs with no message in their chat since ``idle_since`` (to time them out)."""
+    last_message = (
+        select(func.max(Message.created_at))
+        .where(Message.chat_id == Handoff.chat_id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(Handoff)
+            .where(Handoff.ended_at.is_(None), Handoff.started_at < idle_since)
+            .where(or_(last_message.is_(None), last_message < idle_since))
+            .order_by(Handoff.id)
+        ).all()
+    )
