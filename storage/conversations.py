@@ -274,3 +274,16 @@ def count_pending_replies(session: Session) -> int:
         )
         or 0
     )
+
+
+def find_message(
+    session: Session, *, chat_id: int, direction: str, telegram_message_id: int
+) -> Message | None:
+    """The stored message with this Telegram message id in a chat, if any."""
+    return session.scalar(
+        select(Message).where(
+            Message.chat_id == chat_id,
+            Message.direction == direction,
+            Message.telegram_message_id == telegram_message_id,
+        )
+    )
