@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from click.testing import Result
 from typer.testing import CliRunner
 
 from bot.cli_text import register
@@ -113,7 +114,7 @@ def test_score_prints_four_rouge_f1_and_pairs(app: typer.Typer, tmp_path: Path) 
     assert set(payload) == {"pairs", "rouge1", "rouge2", "rougeL", "rougeLsum"}
 
 
-def _assert_one_line_error(result, fragment: str) -> None:  # noqa: ANN001 - click Result
+def _assert_one_line_error(result: Result, fragment: str) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1

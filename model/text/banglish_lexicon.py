@@ -59,7 +59,8 @@ _BANGLISH_BASE = _words(
     kori kor koro koren korun korbo krbo korbe korben krben korte krte korlam korlm korchi
     korsi korci kortesi kortechi kortasi korechi korecho korse korche korsen korchen
     korechen korsilam korchilam korle korlei kore kre kortese kortase korteche korlen
-    korsis korish korba korbi kortacche korben
+    korsis korish korba korbi kortacche korben kora korar korano korai koray koranor
+    shono sono shunen sunen shunun shunlam
     jabe jabo jay jai jacche jaitese jaitase gese geche gechi gesi gelam gelo gele jan jaben
     jete jeye
     dibo diben dibe diye diya dilam dilen disi dichi diyechi dise diche diyeche dite dao dey
@@ -153,7 +154,7 @@ _BANGLISH_BASE = _words(
 AMBIGUOUS: frozenset[str] = _words(
     """
     to are age more take pay die den hole mane bar dam bad go re pore niche din mash name
-    tar jan dine mal o r n nah
+    tar jan dine mal o r n nah je por
     """
 )
 
@@ -177,13 +178,12 @@ NEUTRAL: frozenset[str] = _words(
 # Words of other Latin-script languages that neither English nor Banglish writers use.
 FOREIGN: frozenset[str] = _words(
     """
-    je vous nous est suis pas avec pour mais oui merci bonjour bonsoir salut où quand
+    vous nous est suis pas avec pour mais oui merci bonjour bonsoir salut où quand
     toujours voudrais être avoir votre vos mes très beaucoup s'il plaît c'est qu'est
-    est-ce je voudrais
-    el los las por gracias hola dónde donde está cuándo cuando quiero puedo necesito
+    el los las gracias hola dónde donde está cuándo cuando quiero puedo necesito
     usted muchas buenos buenas días señor porque también
     onde obrigado obrigada não você meu minha olá bom
-    dov'è il mio grazie ciao sono della buongiorno
+    dov'è il mio grazie ciao della buongiorno
     ich möchte mein meine wo ist danke vielen für ihre hilfe und nicht guten bitte
     saya terima kasih tidak bisa selamat pagi
     """
