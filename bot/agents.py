@@ -1,0 +1,354 @@
+"""Agents: review mirrored replies, approve or correct them, page through flagged ones.
+
+A mirrored reply in the agents group starts with ``🔎 reply #<id>``; the prompt the ✏️ button
+posts starts with ``✏️ reply #<id>``. An agent's reply to either is read as the corrected answer
+of that reply: the header carries the id, so no table maps group posts to replies. Only
+posts written by the bot itself are trusted, and only staff may correct.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import handoff
+from bot.deps import deps
+from bot.records import ReplyCard, reply_card, store_outbound
+from bot.roles import has_role, refuse, staff_only, usage
+from bot.sending import LIMIT, send_text
+from bot.texts import say
+from storage.conversations import (
+    count_pending_replies,
+    customer_messages,
+    find_customer,
+    pending_replies,
+)
+from storage.corrections import add_correction, approve_reply
+from storage.errors import StorageError
+from storage.models import BotReply
+
+log = logging.getLogger(__name__)
+
+APPROVE, CORRECT, PAGE = "ap", "co", "pg"
+REVIEW_HEAD = re.compile(r"^(?:🔎|✏️) reply #(\d+)")
+CORRECT_USAGE = "/correct REPLY_ID corrected answer (or reply to a mirrored reply)"
+APPROVE_USAGE = "/approve REPLY_ID"
+PENDING_USAGE = "/pending [PAGE]"
+HISTORY_USAGE = "/history CUSTOMER (numeric user id or @username)"
+PAGE_SIZE = 5
+# A mirror shows question and answer in full up to these lengths, so it fits one message.
+MIRROR_CLIP = 1800
+LIST_CLIP = 200
+HISTORY_MESSAGES = 20
+
+
+def review_buttons(reply_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Approve", callback_data=f"{APPROVE}:{reply_id}"),
+                InlineKeyboardButton("✏️ Correct", callback_data=f"{CORRECT}:{reply_id}"),
+            ]
+        ]
+    )
+
+
+def mirror_text(card: ReplyCard, *, by_customer: bool) -> str:
+    head = (
+        f"🔎 reply #{card.reply_id} · {card.language or '?'} · {card.source} · "
+        f"{card.customer_label}"
+    )
+    lines = [head]
+    if by_customer:
+        lines.append("👎 flagged by the customer")
+    elif card.flagged:
+        lines.append("⚠️ flagged by the bot")
+    lines += [
+        f"Q: {handoff.clip(card.question, MIRROR_CLIP)}",
+        f"A: {handoff.clip(card.answer, MIRROR_CLIP)}",
+    ]
+    return "\n".join(lines)
+
+
+def mirror_later(
+    context: ContextTypes.DEFAULT_TYPE, reply_id: int, *, flagged: bool, by_customer: bool = False
+) -> None:
+    """Mirror a reply to the agents group in the background, per ``UTTOR_MIRROR``.
+
+    The customer's answer is already out; the mirror must not wait in the chat's queue, and
+    the agents group is throttled to about 20 messages a minute. A task made through the
+    application is awaited on shutdown, so a mirror is not lost to a SIGTERM.
+    """
+    settings = deps(context).settings
+    if settings.agents_chat_id is None or settings.mirror == "off":
+        return
+    if settings.mirror == "flagged" and not flagged:
+        return
+    context.application.create_task(
+        mirror(context, reply_id, by_customer=by_customer), name=f"mirror:{reply_id}"
+    )
+
+
+async def mirror(context: ContextTypes.DEFAULT_TYPE, reply_id: int, *, by_customer: bool) -> None:
+    """Post one reply to the agents group with ✅ Approve / ✏️ Correct buttons."""
+    d = deps(context)
+    card = await d.read(lambda session: reply_card(session, reply_id=reply_id))
+    if card is None or d.settings.agents_chat_id is None:
+        return
+    try:
+        await send_text(
+            context.bot,
+            d.settings.agents_chat_id,
+            mirror_text(card, by_customer=by_customer),
+            reply_markup=review_buttons(reply_id),
+        )
+    except TelegramError as exc:
+        log.warning("could not mirror reply %s to the agents group: %s", reply_id, exc)
+
+
+def _approve(session: Session, reply_id: int, agent_user_id: int) -> str | None:
+    """Approve a reply; an error line for the agent, or ``None`` when it worked."""
+    reply = session.get(BotReply, reply_id)
+    if reply is None:
+        return f"There is no reply #{reply_id}."
+    if reply.review == "corrected":
+        # Approving would make the wrong answer training material next to its correction.
+        return f"Reply #{reply_id} has a correction already; nothing changed."
+    approve_reply(session, reply_id=reply_id, agent_user_id=agent_user_id)
+    return None
+
+
+@staff_only("agent")
+async def approve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/approve REPLY_ID: mark a bot reply as a good answer."""
+    message, agent = update.effective_message, update.effective_user
+    assert message is not None and agent is not None
+    args = context.args or []
+    if len(args) != 1 or not args[0].isdigit():
+        await usage(update, APPROVE_USAGE)
+        return
+    reply_id = int(args[0])
+    error = await deps(context).write(lambda session: _approve(session, reply_id, agent.id))
+    if error:
+        await message.reply_text(error)
+        return
+    await message.reply_text(f"✅ reply #{reply_id} approved.")
+
+
+@staff_only("agent")
+async def on_approve_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """✅ under a mirrored reply: approve it and mark the post."""
+    query, agent = update.callback_query, update.effective_user
+    assert query is not None and agent is not None and query.data is not None
+    reply_id = int(query.data.split(":", 1)[1])
+    error = await deps(context).write(lambda session: _approve(session, reply_id, agent.id))
+    await query.answer(error or f"Reply #{reply_id} approved.")
+    if error is None and query.message is not None and hasattr(query.message, "text"):
+        done = f"{query.message.text}\n\n✅ approved by {agent.full_name}"
+        try:
+            await query.edit_message_text(handoff.clip(done, LIMIT), reply_markup=None)
+        except TelegramError as exc:
+            log.debug("mirror not marked approved: %s", exc)
+
+
+@staff_only("agent")
+async def on_correct_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """✏️ under a mirrored reply: ask for the corrected answer as a reply."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and query.message is not None
+    reply_id = int(query.data.split(":", 1)[1])
+    await query.answer()
+    await context.bot.send_message(
+        query.message.chat.id,
+        f"✏️ reply #{reply_id}: reply to this message with the corrected answer.",
+        reply_markup=ForceReply(input_field_placeholder="corrected answer"),
+        reply_parameters=ReplyParameters(query.message.message_id),
+    )
+
+
+def _correct(session: Session, reply_id: int, agent_user_id: int, text: str) -> ReplyCard:
+    add_correction(session, reply_id=reply_id, agent_user_id=agent_user_id, text=text)
+    card = reply_card(session, reply_id=reply_id)
+    assert card is not None
+    return card
+
+
+async def apply_correction(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, reply_id: int, text: str
+) -> None:
+    """Store an agent's correction (memory uses it at once) and follow up with the customer."""
+    message, agent = update.effective_message, update.effective_user
+    assert message is not None and agent is not None
+    d = deps(context)
+    try:
+        card = await d.write(lambda session: _correct(session, reply_id, agent.id, text))
+    except StorageError as exc:  # unknown reply, empty or overlong text
+        await message.reply_text(str(exc))
+        await usage(update, CORRECT_USAGE)
+        return
+    log.info("agent %s corrected reply %s", agent.id, reply_id)
+    confirmation = f"✏️ reply #{reply_id} corrected; similar questions get this answer now."
+    if d.settings.followup_corrections and card.telegram_chat_id is not None:
+        followup = say("followup", card.customer_language, text=text.strip())
+        try:
+            sent = await send_text(
+                context.bot,
+                card.telegram_chat_id,
+                followup,
+                reply_to=card.answer_telegram_message_id,
+            )
+        except TelegramError as exc:  # the customer may have blocked the bot
+            log.warning("follow-up to chat %s failed: %s", card.telegram_chat_id, exc)
+            confirmation += " The follow-up could not be delivered."
+        else:
+            chat_id = card.chat_id
+            assert chat_id is not None
+            await d.write(
+                lambda session: store_outbound(
+                    session,
+                    chat_id=chat_id,
+                    text=followup,
+                    language=card.customer_language,
+                    telegram_message_id=sent[-1].message_id,
+                )
+            )
+            confirmation += " The customer got it as a follow-up."
+    await message.reply_text(confirmation)
+
+
+@staff_only("agent")
+async def correct_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/correct REPLY_ID text: replace a bot reply's answer with the agent's."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    # Split the raw text, not context.args, so the answer keeps its line breaks.
+    parts = message.text.split(maxsplit=2)
+    if len(parts) < 3 or not parts[1].isdigit() or not parts[2].strip():
+        await usage(update, CORRECT_USAGE)
+        return
+    await apply_correction(update, context, int(parts[1]), parts[2])
+
+
+async def on_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply in the agents group to a mirrored reply (a correction) or a relay (an answer)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not message.text:
+        return
+    target = message.reply_to_message
+    if target is None or target.from_user is None or target.from_user.id != context.bot.id:
+        return
+    first_line = (target.text or "").split("\n", 1)[0]
+    review = REVIEW_HEAD.match(first_line)
+    relay = handoff.RELAY_HEAD.match(first_line)
+    if review is None and relay is None:
+        return  # agents talking among themselves
+    if not await has_role(context, user.id, "agent"):
+        await refuse(update, context, "agent")
+        return
+    if review is not None:
+        await apply_correction(update, context, int(review.group(1)), message.text)
+    elif relay is not None:
+        await handoff.relay_agent_answer(update, context, int(relay.group(1)), int(relay.group(2)))
+
+
+def _pending_page(session: Session, page: int) -> tuple[list[ReplyCard], int]:
+    replies = pending_replies(session, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    cards = [reply_card(session, reply_id=reply.id) for reply in replies]
+    return [card for card in cards if card is not None], count_pending_replies(session)
+
+
+def _pending_view(
+    cards: list[ReplyCard], total: int, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    if not cards:
+        lines = ["No flagged replies are waiting." if total == 0 else f"No page {page}."]
+    else:
+        lines = [f"Flagged replies waiting: {total} (page {page} of {pages}, newest first)"]
+        for card in cards:
+            lines += [
+                "",
+                f"#{card.reply_id} · {card.language or '?'} · {card.customer_label}",
+                f"Q: {handoff.clip(card.question, LIST_CLIP)}",
+                f"A: {handoff.clip(card.answer, LIST_CLIP)}",
+            ]
+        lines += ["", "/approve ID · /correct ID answer"]
+    buttons = []
+    if page > 1:
+        buttons.append(InlineKeyboardButton("◀ newer", callback_data=f"{PAGE}:{page - 1}"))
+    if page < pages:
+        buttons.append(InlineKeyboardButton("older ▶", callback_data=f"{PAGE}:{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([buttons] if buttons else [])
+
+
+@staff_only("agent")
+async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/pending [PAGE]: flagged replies no agent has reviewed, newest first."""
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if len(args) > 1 or (args and (not args[0].isdigit() or int(args[0]) < 1)):
+        await usage(update, PENDING_USAGE)
+        return
+    page = int(args[0]) if args else 1
+    cards, total = await deps(context).read(lambda session: _pending_page(session, page))
+    text, markup = _pending_view(cards, total, page)
+    await send_text(context.bot, message.chat_id, text, reply_markup=markup)
+
+
+@staff_only("agent")
+async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """◀ / ▶ under /pending: show another page in place."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    page = max(1, int(query.data.split(":", 1)[1]))
+    cards, total = await deps(context).read(lambda session: _pending_page(session, page))
+    text, markup = _pending_view(cards, total, page)
+    await query.answer()
+    try:
+        await query.edit_message_text(handoff.clip(text, LIMIT), reply_markup=markup)
+    except TelegramError as exc:  # "not modified" when nothing changed
+        log.debug("pending page not updated: %s", exc)
+
+
+def _history(session: Session, ref: str, timezone: ZoneInfo) -> str | None:
+    customer = find_customer(session, ref=ref)
+    if customer is None:
+        return None
+    arrows = {"in": "→", "out": "←"}
+    lines = [
+        f"History of {customer.display_name or 'customer'} (id {customer.telegram_user_id}"
+        + (f", @{customer.username}" if customer.username else "")
+        + f", reply language {customer.preferred_language or 'auto'}):"
+    ]
+    for m in customer_messages(session, customer_id=customer.id, limit=HISTORY_MESSAGES):
+        stamp = m.created_at.astimezone(timezone).strftime("%Y-%m-%d %H:%M")
+        text = handoff.clip(m.text, LIST_CLIP)
+        lines.append(f"{arrows[m.direction]} {stamp} [{m.language or '-'}] {text}")
+    if len(lines) == 1:
+        lines.append("(no messages)")
+    return "\n".join(lines)
+
+
+@staff_only("agent")
+async def history_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/history CUSTOMER: a customer's last messages, both directions."""
+    message = update.effective_message
+    assert message is not None
+    args = context.args or []
+    if len(args) != 1:
+        await usage(update, HISTORY_USAGE)
+        return
+    timezone = ZoneInfo(deps(context).settings.timezone)
+    text = await deps(context).read(lambda session: _history(session, args[0], timezone))
+    if text is None:
+        await message.reply_text(f"No customer {args[0]}.")
+        await usage(update, HISTORY_USAGE)
+        return
+    await send_text(context.bot, message.chat_id, text)

@@ -1,0 +1,60 @@
+"""What every handler reaches through ``context``: settings, database, pipeline, limits.
+
+Database calls run in worker threads: SQLAlchemy here is synchronous, and a SQLite writer may
+wait for a lock (the retrain job writes too), which must never stall the event loop that serves
+every other chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from telegram.ext import CallbackContext
+
+from bot.answering import Answerer
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from storage.db import Database
+
+T = TypeVar("T")
+
+DEPS_KEY = "uttor"
+
+
+@dataclass
+class Deps:
+    """The bot's collaborators, stored once in ``application.bot_data``."""
+
+    settings: Settings
+    database: Database
+    answerer: Answerer
+    limiter: RateLimiter
+    retrain_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while an operator's /retrain runs in this process, so a second one waits its turn."""
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a read session off the event loop."""
+
+        def run() -> T:
+            with self.database.read() as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction off the event loop."""
+
+        def run() -> T:
+            with self.database.write() as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+
+def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:
+    """The :class:`Deps` of the running application."""
+    return context.application.bot_data[DEPS_KEY]
