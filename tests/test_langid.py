@@ -165,6 +165,24 @@ def test_tricky_cases(text: str, label: str) -> None:
     assert detect(text).label == label
 
 
+def test_word_lists_are_disjoint_and_carry_spelling_variants() -> None:
+    from model.text import banglish_lexicon as lexicon
+
+    lists = [
+        lexicon.BANGLISH,
+        lexicon.ENGLISH,
+        lexicon.AMBIGUOUS,
+        lexicon.NEUTRAL,
+        lexicon.FOREIGN,
+    ]
+    for a, b in itertools.combinations(lists, 2):
+        assert not a & b, sorted(a & b)[:10]
+    for variants in [("vai", "bhai"), ("kivabe", "kibhabe"), ("hoise", "hoyeche"), ("ase", "ache")]:
+        assert set(variants) <= lexicon.BANGLISH
+    assert "valo" in lexicon.spelling_variants("bhalo")
+    assert {"to", "pay", "she", "can"}.isdisjoint(lexicon.BANGLISH)
+
+
 def test_langdetect_is_one_signal_consulted_only_when_undecided(
     monkeypatch: pytest.MonkeyPatch, eval_rows: list[tuple[str, str]]
 ) -> None:

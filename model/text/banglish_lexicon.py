@@ -1,12 +1,11 @@
 """Word lists for routing Latin-script messages: romanized Bangla, English and the rest.
 
 No off-the-shelf detector knows romanized Bangla ("Banglish"), so the detector looks words up
-here. Four disjoint sets are exported, all lower case:
+here. Five pairwise disjoint sets are exported, all lower case:
 
 * :data:`BANGLISH` — words that mark a message as romanized Bangla. Built from the hand-written
   base list below plus systematic spelling variants (:func:`spelling_variants`), minus every
-  word in :data:`ENGLISH` and :data:`AMBIGUOUS`, so a variant can never turn an English
-  sentence into Banglish.
+  word of the other four sets, so a variant can never turn an English sentence into Banglish.
 * :data:`ENGLISH` — common English words of the customer-service register, with regular
   inflections generated, plus chat spellings (pls, thx, u).
 * :data:`AMBIGUOUS` — words common in both languages ("to", "pay", "more", "age", "die",
@@ -43,14 +42,14 @@ _BANGLISH_BASE = _words(
     nijer nijei
     ki kii kno keno kn kobe kbe kokhon kokhn kothay kothai kotha kuthay koi kivabe kibhabe
     kibabe kemne kemon kmn kmon koto kto koyta koyta koita kon konta konti konodin kototaka
-    na nai nei nay naki nki naa ta ti tai tao toh tobe tahole tahle taile kintu kintuk
+    na nai nei nay naki nki naa ta ti tai tao toh tobe tahole tahle taile kintu
     ar aro abar abr arekta shudhu sudhu sob shob shobai sobai sobar shobar
     ekhon ekhn akhon ekhono ekhno akhono akhno ajke aj aaj ajk kal kalke kaal porshu porsu
     gotokal gotokalke agami agamikal
     ekta ekti akta duita duto dui tinta tin char pach
     ekdom onek onk khub khubi kub ektu aktu ektuo beshi besi bashi kom jodi jeno jate hoyto
     mone monehoy
-    hoy hoi hobe hbe hoibo hobo hoini hoyni hoyna hoyna hoise hoiche hoyeche hoyse hoiseh
+    hoy hoi hobe hbe hoibo hobo hoini hoyni hoyna hoyna hoise hoiche hoyeche hoyse
     hoyechhe hoisilo hoyechilo hoichilo holo hlo hoilo hocche hochhe hosse hoitese hoitase
     hoche hoye hoiye hoyei hole holeo
     chilo silo cilo chila chilam silam chilen silen thake thakbe thaki thaklam thakben
@@ -86,7 +85,7 @@ _BANGLISH_BASE = _words(
     dhonnobad dhonnobaad dhonyobad dhanyabad donnobad dhonnobd dhonnobaad dhonnobadh
     bhai vai bhaiya vaiya vaia bhaia bhaijan vaijan apu apumoni vabi bhabi apa
     ji jee jii hae hea hya hyan ha haa
-    valo bhalo balo bhaloi valoi kharap kharab baje bajhe
+    valo bhalo balo bhaloi valoi kharap kharab baje
     obostha obosta obostha khobor khbr somossa somosha shomossha somossha
     deri dery taratari tarataari jaldi druto
     diner mash mas soptaho shoptah saptaho soptah ghonta ghonte ghontay
@@ -322,7 +321,7 @@ def _english() -> frozenset[str]:
     return frozenset(words)
 
 
-ENGLISH: frozenset[str] = _english() - AMBIGUOUS - NEUTRAL
+ENGLISH: frozenset[str] = _english() - AMBIGUOUS - NEUTRAL - FOREIGN
 
 
 def _banglish() -> frozenset[str]:

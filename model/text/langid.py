@@ -68,7 +68,6 @@ class Detection:
 class _Scripts:
     bengali: int = 0
     latin: int = 0
-    accented: int = 0
     other: int = 0
 
 
@@ -137,8 +136,7 @@ def _count_scripts(text: str) -> _Scripts:
             # in "#️⃣" are marks too, but belong to emoji.
             after_letter = True
             if cp <= 0x024F or 0x1E00 <= cp <= 0x1EFF or 0x0300 <= cp <= 0x036F:
-                counts.latin += 1
-                counts.accented += 1
+                counts.latin += 1  # accented Latin; its words count as foreign evidence later
             else:
                 counts.other += 1
         else:
