@@ -145,6 +145,8 @@ DEV_CASES: list[tuple[str, str]] = [
     ("I paid 500 taka to the rider", "en"),
     ("Where is my order bro", "en"),
     ("Please deliver to Dhanmondi 27 before Eid", "en"),
+    ("My e-wallet balance is wrong", "en"),  # not the Banglish particle "e"
+    ("pre-order item kobe ashbe", "banglish"),
     # Bengali script: invisible characters, nukta forms, ids inside.
     ("র\u200d্যাব ভাই, পা\u09dfনি", "bn"),
     ("অর্ডার BG-10002345 কোথায়?", "bn"),

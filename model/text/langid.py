@@ -49,9 +49,12 @@ LANGS: tuple[Lang, ...] = ("bn", "en", "banglish", "mixed", "other", "und")
 # itself comes back as so/sw/id/tl/hr/fi..., so those are deliberately absent.
 _LANGDETECT_OTHER = frozenset({"fr", "es", "pt", "it", "de", "nl", "ca", "ro", "pl", "sv"})
 _LANGDETECT_MIN_PROB = 0.9
+_LANGDETECT_MAX_CHARS = 1000  # enough to tell a language; keeps a 4096-char message cheap
 
 _EMOTICON = re.compile(r"[:;=8][-'^o]?[()\[\]DPpOo3/\\|*$@]+|[xX][dD]+|<3+|\^_*\^|[-o]_+[-o]")
-_LATIN_WORD = re.compile(r"[a-z\u00e0-\u00f6\u00f8-\u024f\u1e00-\u1eff]+(?:'[a-z]+)*")
+_LATIN_LETTERS = "a-z\u00e0-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+# Hyphenated compounds stay whole: "e-wallet" must not yield the Banglish particle "e".
+_LATIN_WORD = re.compile(f"[{_LATIN_LETTERS}]+(?:['-][{_LATIN_LETTERS}]+)*")
 _ELONGATION = re.compile(r"(.)\1{2,}")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 
@@ -173,7 +176,18 @@ def _detect_latin(text: str, words: list[str]) -> Detection:
 
 
 def _word_kind(word: str) -> str:
-    """Which list ``word`` belongs to, trying its elongation-free forms ("okkkk", "pleaseee")."""
+    """Which list ``word`` belongs to; a compound not listed whole goes by its parts."""
+    kind = _lookup(word)
+    if kind == "unknown" and "-" in word:
+        parts = {_lookup(part) for part in word.split("-") if len(part) > 1}
+        for candidate in ("banglish", "foreign", "english", "ambiguous"):
+            if candidate in parts:
+                return candidate
+    return kind
+
+
+def _lookup(word: str) -> str:
+    """Which list ``word`` is in, trying its elongation-free forms ("okkkk", "pleaseee")."""
     for form in (word, _ELONGATION.sub(r"\1", word), _ELONGATION.sub(r"\1\1", word)):
         if form in BANGLISH:
             return "banglish"
@@ -208,7 +222,7 @@ def _langdetect_probabilities(text: str) -> list[tuple[str, float]]:
         return []
     try:
         detector = factory.create()
-        detector.append(text)
+        detector.append(text[:_LANGDETECT_MAX_CHARS])
         return [(p.lang, p.prob) for p in detector.get_probabilities()]
     except Exception:  # LangDetectException on featureless text; nothing else is expected
         return []
