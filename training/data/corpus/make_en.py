@@ -31,6 +31,7 @@ SLOT_RE = re.compile(r"\{([a-z]+)\}")
 # A scene that mentions one of these slots shows the agent checking or changing something,
 # so the customer may close with "I'll wait" and the agent with "we'll keep you updated".
 ACTION_SLOTS = ("{order}", "{phone}", "{txn}")
+HOTLINE_RE = re.compile(r"16\d{3}")
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,14 @@ def read_scenes(pool_dir: Path) -> list[list[tuple[str, str]]]:
     return scenes
 
 
-def read_variants(path: Path) -> list[list[str]]:
-    """Read spelling variant groups, one ``a|b|c`` group per line (optional file)."""
+def read_variants(path: Path) -> dict[str, list[list[str]]]:
+    """Read spelling variant groups (``a|b|c`` per line) under ``## all`` / ``## customer``."""
     if not path.exists():
-        return []
-    return [line.split("|") for line in read_lines(path)]
+        return {}
+    return {
+        section: [line.split("|") for line in lines]
+        for section, lines in read_sections(path).items()
+    }
 
 
 class Filler:
@@ -119,6 +123,14 @@ class Filler:
         self.values = {}
 
     def _new_value(self, slot: str) -> str:
+        value = self._draw(slot)
+        # Bangladeshi short hotlines are five digits starting with 16; never let a random order,
+        # phone or transaction number contain one, so no hotline-like number enters the corpus.
+        while HOTLINE_RE.search(value):
+            value = self._draw(slot)
+        return value
+
+    def _draw(self, slot: str) -> str:
         rng = self.rng
         if slot == "order":
             return str(rng.randint(10_000_000, 99_999_999))
@@ -144,10 +156,9 @@ class Filler:
         return SLOT_RE.sub(sub, text)
 
 
-def respell(text: str, variants: list[list[str]], rng: random.Random) -> str:
-    """Pick one spelling per variant group for this document and apply it to every word."""
-    for group in variants:
-        choice = rng.choice(group)
+def respell_line(text: str, choices: list[tuple[list[str], str]]) -> str:
+    """Rewrite every word of each variant group to the spelling chosen for the document."""
+    for group, choice in choices:
         pattern = r"\b(" + "|".join(re.escape(word) for word in group) + r")\b"
 
         def sub(match: re.Match[str], choice: str = choice) -> str:
@@ -156,6 +167,25 @@ def respell(text: str, variants: list[list[str]], rng: random.Random) -> str:
 
         text = re.sub(pattern, sub, text, flags=re.IGNORECASE)
     return text
+
+
+def respell(doc: str, variants: dict[str, list[list[str]]], rng: random.Random) -> str:
+    """Pick one spelling per variant group for this document and apply it line by line.
+
+    Groups under ``all`` apply to every line; groups under ``customer`` (casual shortcuts such
+    as ``plz`` or ``amr``) only to what the customer says.
+    """
+    common = [(group, rng.choice(group)) for group in variants.get("all", [])]
+    casual = [(group, rng.choice(group)) for group in variants.get("customer", [])]
+    lines = []
+    for line in doc.split("\n"):
+        speaker, sep, said = line.partition(": ")
+        if sep and speaker in ("Customer", "Agent"):
+            rules = common + casual if speaker == "Customer" else common
+            lines.append(f"{speaker}: {respell_line(said, rules)}")
+        else:
+            lines.append(respell_line(line, common))
+    return "\n".join(lines)
 
 
 def inline_greeting(greeting: str, line: str) -> str:
