@@ -135,8 +135,8 @@ class Filler:
         if slot == "order":
             return str(rng.randint(10_000_000, 99_999_999))
         if slot == "phone":
-            digits = "".join(rng.choice("0123456789") for _ in range(8))
-            return "01" + rng.choice("3456789") + digits
+            # Masked on purpose: shipped text holds no number that could be a real person's.
+            return "01" + rng.choice("3456789") + "XXXXXXXX"
         if slot == "txn":
             alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
             return "".join(rng.choice(alphabet) for _ in range(10))
