@@ -15,17 +15,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 
-from lang import REPO, load_eval_set  # bench/lang.py, which also puts the repo on sys.path
+from lang import EVAL_SET, load_eval_set  # bench/lang.py, which also puts the repo on sys.path
 
 from model.text.langid import LANGS, detect
 
 
-def evaluate() -> tuple[Counter[tuple[str, str]], list[tuple[str, str, str]]]:
+def evaluate(path: Path = EVAL_SET) -> tuple[Counter[tuple[str, str]], list[tuple[str, str, str]]]:
     """Counts of (gold, predicted) and the list of (gold, predicted, text) misses."""
     confusion: Counter[tuple[str, str]] = Counter()
     misses = []
-    for gold, text in load_eval_set():
+    for gold, text in load_eval_set(path):
         predicted = detect(text).label
         confusion[gold, predicted] += 1
         if predicted != gold:
@@ -61,16 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--errors", action="store_true", help="list misrouted messages")
+    parser.add_argument(
+        "--set",
+        type=Path,
+        default=EVAL_SET,
+        help="a label<TAB>text file (default tests/data/lang_eval.tsv; the blind set is "
+        "tests/data/lang_eval_blind.tsv)",
+    )
     args = parser.parse_args(argv)
 
-    confusion, misses = evaluate()
+    confusion, misses = evaluate(args.set)
     total = sum(confusion.values())
     correct = sum(confusion[label, label] for label in LANGS)
     classes = per_class(confusion)
     rows = [[label, str(n), f"{p:.3f}", f"{r:.3f}", f"{f:.3f}"] for label, n, p, r, f in classes]
     macro_f1 = sum(f for *_, f in classes) / len(classes)
     rows.append(["overall", str(total), "", f"accuracy {correct / total:.3f}", f"{macro_f1:.3f}"])
-    print(f"evaluation set: {REPO / 'tests' / 'data' / 'lang_eval.tsv'}")
+    print(f"evaluation set: {args.set}")
     print(_table(["label", "n", "precision", "recall", "F1"], rows, args.markdown))
     print("(overall F1 is the macro average)\n")
     print("confusion matrix (rows: gold, columns: detected)")

@@ -6,10 +6,8 @@ import itertools
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -286,20 +284,22 @@ def test_detection_is_frozen() -> None:
         result.label = "bn"  # type: ignore[misc]
 
 
-def test_median_time_per_message_is_well_under_a_millisecond(
-    eval_rows: list[tuple[str, str]],
+def test_fast_path_decides_the_eval_set_without_langdetect(
+    eval_rows: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The target is 0.2 ms (bench/lang.py measures it); this only catches a gross regression
-    # such as langdetect on every message, with room for a busy CI machine.
-    texts = [text for _, text in eval_rows]
-    for text in texts[:50]:
+    # Speed is measured by bench/lang.py (target < 0.2 ms median); what keeps it fast is that
+    # langdetect (about 2 ms a call) is only the last resort. Count its calls, not seconds.
+    calls: list[str] = []
+    original = langid._langdetect_probabilities
+
+    def counting(text: str) -> list[tuple[str, float]]:
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(langid, "_langdetect_probabilities", counting)
+    for _, text in eval_rows:
         detect(text)
-    timings = []
-    for text in texts:
-        start = time.perf_counter()
-        detect(text)
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.001
+    assert len(calls) <= len(eval_rows) // 50, calls[:5]
 
 
 # --------------------------------------------------------------------- reply-language policy
