@@ -54,16 +54,21 @@ def install_token_masking() -> None:
         logging.setLogRecordFactory(_masking_factory(current))
 
 
+def protect_logs() -> None:
+    """Mask tokens and silence the URL-printing loggers; safe to call many times."""
+    install_token_masking()
+    for name in URL_LOGGERS:
+        # WARNING, not just "quieter": even at DEBUG these must not print request URLs.
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Set up the application log: level, format, quiet HTTP client loggers, token masking."""
-    install_token_masking()
+    protect_logs()
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger().setLevel(level.upper())
-    for name in URL_LOGGERS:
-        # WARNING, not just "quieter": even at DEBUG these must not print request URLs.
-        logging.getLogger(name).setLevel(logging.WARNING)
     # The scheduler logs each job run at INFO; that is noise next to the bot's own lines.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

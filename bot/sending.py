@@ -52,11 +52,19 @@ def split_text(text: str, limit: int = LIMIT) -> list[str]:
         window = rest[: limit + 1]
         while utf16_len(window) > limit + 1:
             window = window[:-1]
+        # Prefer the strongest boundary in the second half of the window; a paragraph break
+        # near the start would leave a stub of a message.
         cut = -1
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator, 0, len(window))
-            if cut > 0:
+        for separator, earliest in (
+            ("\n\n", len(window) // 2),
+            ("\n", len(window) // 2),
+            (" ", len(window) // 2),
+            (" ", 1),
+        ):
+            cut = window.rfind(separator, earliest)
+            if cut >= earliest:
                 break
+            cut = -1
         if cut > 0:
             head, rest = rest[:cut], rest[cut:]
         else:
@@ -103,16 +111,20 @@ async def send_text(
 
 @contextlib.asynccontextmanager
 async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat until the block ends."""
+    """Show "typing…" in the chat until the block ends (sent at once, then renewed)."""
+
+    async def show() -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:  # cosmetic: never fail an answer over it
+            log.debug("chat action failed: %s", exc)
 
     async def keep_typing() -> None:
         while True:
-            try:
-                await bot.send_chat_action(chat_id, ChatAction.TYPING)
-            except TelegramError as exc:  # cosmetic: never fail an answer over it
-                log.debug("chat action failed: %s", exc)
             await asyncio.sleep(TYPING_EVERY_S)
+            await show()
 
+    await show()
     task = asyncio.create_task(keep_typing())
     try:
         yield

@@ -1,0 +1,326 @@
+"""The one :class:`~telegram.ext.Application`: built, wired, run, and stopped gracefully.
+
+``serve`` runs polling, or a webhook server when ``UTTOR_WEBHOOK_URL`` is set. SIGTERM and
+SIGINT stop intake first (polling or the webhook), then let every update already taken finish:
+a customer whose question was being answered still gets the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import agents, customers, handoff, operators
+from bot.answering import Answerer
+from bot.deps import DEPS_KEY, Deps
+from bot.logging_setup import protect_logs
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from bot.webhook import WebhookServer, start_webhook_server
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Updates the bot asks Telegram for; channel posts and the rest are never even delivered.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+# Updates processed at once across chats: enough for the model layer to batch many questions.
+MAX_CONCURRENT_UPDATES = 64
+# A 429 is retried this many times, each after the retry_after Telegram asked for.
+MAX_RETRIES_ON_429 = 3
+HANDOFF_CHECK_EVERY_S = 60.0
+
+CUSTOMER_COMMANDS = [
+    BotCommand("start", "Start / শুরু"),
+    BotCommand("help", "Help / সাহায্য"),
+    BotCommand("lang", "Reply language: auto, bn, en, banglish / উত্তরের ভাষা"),
+    BotCommand("agent", "Talk to a human agent / মানুষ এজেন্ট"),
+]
+AGENT_COMMANDS = [
+    BotCommand("pending", "Flagged replies waiting for review"),
+    BotCommand("correct", "REPLY_ID text: correct a reply"),
+    BotCommand("approve", "REPLY_ID: approve a reply"),
+    BotCommand("history", "CUSTOMER: a customer's last messages"),
+    BotCommand("takeover", "CHAT_ID: answer a chat yourself"),
+    BotCommand("release", "CHAT_ID: hand a chat back to the bot"),
+]
+OPERATOR_COMMANDS = [
+    BotCommand("status", "Active adapter, last retrain, corrections waiting"),
+    BotCommand("retrain", "Run the retrain pipeline now"),
+    BotCommand("report", "[RUN_ID]: a retrain report"),
+    BotCommand("adapters", "The adapter registry"),
+    BotCommand("promote", "ID: make an adapter active"),
+    BotCommand("rollback", "Go back to the previous adapter"),
+]
+
+
+class Scheduler(Protocol):
+    """The retrain scheduler run beside the bot (``training.schedule``)."""
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat, one after another.
+
+    Concurrency lets the model layer batch questions from many customers; order within a chat
+    keeps a customer's quick messages (and their relay to agents) in the order they were sent.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            # Forget the lock once nobody holds or waits for it, so memory stays bounded.
+            self._users[chat.id] -= 1
+            if self._users[chat.id] == 0:
+                del self._users[chat.id]
+                del self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def file_url_for(api_url: str) -> str:
+    """The file-download base that goes with a Bot API base (``…/bot`` → ``…/file/bot``)."""
+    head, sep, tail = api_url.rstrip("/").rpartition("/")
+    return f"{head}/file/{tail}" if sep else api_url
+
+
+async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop an update from a chat the bot does not serve (see docs/bot.md)."""
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log a handler's exception; the traceback has no message text, tokens are masked."""
+    chat = update.effective_chat if isinstance(update, Update) else None
+    log.error(
+        "error while handling an update of chat %s",
+        chat.id if chat else None,
+        exc_info=context.error,
+    )
+
+
+def add_handlers(application: Application, settings: Settings) -> None:
+    """Wire every handler; the order within a group decides which one gets an update."""
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE  # commands are never re-run when edited
+    staff_chats = [c for c in (settings.agents_chat_id, settings.operators_chat_id) if c]
+    foreign_group = filters.ChatType.GROUPS & ~filters.Chat(chat_id=staff_chats)
+    application.add_handler(MessageHandler(foreign_group | filters.ChatType.CHANNEL, ignore), -1)
+
+    def command(name: str, callback: Any, where: filters.BaseFilter = new) -> None:
+        application.add_handler(CommandHandler(name, callback, filters=where))
+
+    command("start", customers.start, private & new)
+    command("help", customers.help_command, private & new)
+    command("lang", customers.set_language, private & new)
+    command("agent", customers.request_agent, private & new)
+
+    command("correct", agents.correct_command)
+    command("approve", agents.approve_command)
+    command("pending", agents.pending_command)
+    command("history", agents.history_command)
+    command("takeover", handoff.takeover)
+    command("release", handoff.release)
+
+    command("status", operators.status)
+    command("report", operators.report)
+    command("adapters", operators.adapters)
+    command("promote", operators.promote)
+    command("rollback", operators.rollback)
+
+    application.add_handler(CallbackQueryHandler(customers.on_feedback, pattern=r"^fb:"))
+    application.add_handler(CallbackQueryHandler(agents.on_approve_button, pattern=r"^ap:\d+$"))
+    application.add_handler(CallbackQueryHandler(agents.on_correct_button, pattern=r"^co:\d+$"))
+    application.add_handler(CallbackQueryHandler(agents.on_page_button, pattern=r"^pg:\d+$"))
+
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & new & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            agents.on_staff_reply,
+        )
+    )
+    application.add_handler(
+        MessageHandler(private & new & filters.TEXT & ~filters.COMMAND, customers.on_text)
+    )
+    application.add_handler(MessageHandler(private & new & filters.COMMAND, customers.help_command))
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, customers.on_edited)
+    )
+    application.add_handler(
+        MessageHandler(
+            private & new & ~filters.TEXT & ~filters.StatusUpdate.ALL, customers.on_non_text
+        )
+    )
+    application.add_handler(
+        ChatMemberHandler(customers.on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_error_handler(on_error)
+
+
+def build_application(settings: Settings, *, database: Database, answerer: Answerer) -> Application:
+    """The bot, talking to ``UTTOR_TELEGRAM_API_URL`` (Telegram's own API by default)."""
+    if settings.telegram_token is None:
+        raise ValueError("UTTOR_TELEGRAM_TOKEN is not set")
+    # Before the first request: from here on, request URLs carry the token.
+    protect_logs()
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES_ON_429))
+        .concurrent_updates(PerChatOrder(MAX_CONCURRENT_UPDATES))
+    )
+    if settings.telegram_api_url:
+        builder = builder.base_url(settings.telegram_api_url).base_file_url(
+            file_url_for(settings.telegram_api_url)
+        )
+    application = builder.build()
+    application.bot_data[DEPS_KEY] = Deps(
+        settings=settings,
+        database=database,
+        answerer=answerer,
+        limiter=RateLimiter(settings.rate_limit_per_min),
+    )
+    add_handlers(application, settings)
+    if settings.handoff_timeout_min > 0 and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            handoff.expire_idle_handoffs,
+            interval=HANDOFF_CHECK_EVERY_S,
+            first=HANDOFF_CHECK_EVERY_S,
+            name="handoff-timeout",
+        )
+    return application
+
+
+async def publish_commands(application: Application, settings: Settings) -> None:
+    """Show each audience its commands in Telegram's menu; cosmetic, so failures only warn."""
+    bot = application.bot
+    try:
+        await bot.set_my_commands(CUSTOMER_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+        if settings.agents_chat_id:
+            await bot.set_my_commands(
+                AGENT_COMMANDS, scope=BotCommandScopeChat(settings.agents_chat_id)
+            )
+        if settings.operators_chat_id:
+            await bot.set_my_commands(
+                OPERATOR_COMMANDS, scope=BotCommandScopeChat(settings.operators_chat_id)
+            )
+    except TelegramError as exc:
+        log.warning("could not publish the command menus: %s", exc)
+
+
+async def serve(
+    application: Application,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    scheduler: Scheduler | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    webhook: WebhookServer | None = None
+    try:
+        async with application:
+            await publish_commands(application, settings)
+            await application.start()
+            try:
+                if settings.webhook_url:
+                    webhook = await _start_webhook(application, settings)
+                else:
+                    assert application.updater is not None
+                    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                if scheduler is not None:
+                    scheduler.start()
+                log.info("serving by %s", "webhook" if webhook else "polling")
+                await stop.wait()
+                log.info("stopping: taking no new updates, finishing replies in flight")
+            finally:
+                if scheduler is not None:
+                    scheduler.shutdown()
+                if webhook is not None:
+                    webhook.stop_accepting()
+                elif application.updater is not None and application.updater.running:
+                    await application.updater.stop()
+                if application.running:
+                    await application.stop()
+                if webhook is not None:
+                    await webhook.close()
+        log.info("stopped")
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _start_webhook(application: Application, settings: Settings) -> WebhookServer:
+    assert settings.webhook_url and settings.webhook_secret
+    secret = settings.webhook_secret.get_secret_value()
+    server = await start_webhook_server(
+        application,
+        url=settings.webhook_url,
+        secret=secret,
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+    )
+    try:
+        await application.bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
+    except BaseException:
+        server.stop_accepting()
+        await server.close()
+        raise
+    return server
