@@ -14,7 +14,9 @@ Extra dialogues of 2-8 turns are composed from ``common.txt`` and ``intents.txt`
 templates.  Every random choice goes through ``random.Random(seed)`` with a fixed seed, and
 the pools are read in a fixed order, so the output is byte-for-byte deterministic.  Each
 pool line is drawn from a shuffled deck, so lines are reused evenly instead of a few
-lines dominating.
+lines dominating, and a final pass adds dialogues until every intent line has been used.
+Duplicate documents are dropped and the documents are shuffled.  ``mixed.txt`` labels each
+composed dialogue either ``গ্রাহক:``/``এজেন্ট:`` or ``Customer:``/``Agent:``.
 
 Usage::
 
@@ -38,6 +40,8 @@ SECTIONS = ("request", "ask", "provide", "result", "explain", "qa", "followup")
 COMMON = ("greet", "wait", "thanks", "more", "nomore", "closing")
 PAIRED = ("qa", "followup", "greet")
 MODES = (("check", 0.45), ("general", 0.3), ("qa", 0.25))
+# A "please wait / thanks" prefix is not put before results that already open like one.
+NO_PREFIX = ("ধন্যবাদ", "thank", "দেখলাম", "দেখছি", "check", "পেয়েছি", "record", "রেকর্ডে")
 
 
 @dataclass(frozen=True)
@@ -227,12 +231,15 @@ class Composer:
             out.append((1, self.pick(intent, "ask")))
             out.append((0, self.pick(intent, "provide")))
             result = self.pick(intent, "result")
-            if rng.random() < 0.35:
+            opening = result[:30].casefold()
+            if rng.random() < 0.35 and not any(w in opening for w in NO_PREFIX):
                 result = f"{self.common['wait'].draw()} {result}"
             out.append((1, result))
         else:
             out.append((0, self.pick(intent, "request")))
             out.append((1, self.pick(intent, "explain")))
+        if out[-1][1].endswith("?"):
+            return out  # the agent is waiting for details; a generic "thanks" would not fit
         ask_more = rng.random() < 0.45 or (cover and self.fresh(intent, "followup"))
         if intent.has("followup") and ask_more and len(out) <= 4:
             question, answer = self.pick(intent, "followup").split(" || ", 1)
