@@ -26,7 +26,7 @@ def train() -> list[dict[str, str]]:
 
 
 @cache
-def test_split() -> list[dict[str, str]]:
+def heldout() -> list[dict[str, str]]:
     return load_pairs(TEST_FILE)
 
 
@@ -60,12 +60,12 @@ def test_built_files_match_sources() -> None:
         (r["text"].strip(), r["completion"].strip()) for r in rows if r["split"] == "test"
     ]
     assert [(p["text"], p["completion"]) for p in train()] == expected_train
-    assert [(p["text"], p["completion"]) for p in test_split()] == expected_test
+    assert [(p["text"], p["completion"]) for p in heldout()] == expected_test
 
 
 def test_sizes_topics_and_registers() -> None:
     assert len(train()) >= 900
-    assert len(test_split()) >= 240
+    assert len(heldout()) >= 240
     rows = sources()
     topics = {r["topic"] for r in rows}
     assert len(topics) >= 25
@@ -96,7 +96,7 @@ def test_detector_agrees_with_registers() -> None:
     """The language detector, which routes live messages, sees the registers we meant."""
     from model.text.langid import detect
 
-    for split, pairs in (("train", train()), ("test", test_split())):
+    for split, pairs in (("train", train()), ("test", heldout())):
         rows = [r for r in sources() if r["split"] == split]
         labels = [detect(r["text"]).label for r in rows]
         agree = sum(label == r["register"] for label, r in zip(labels, rows, strict=True))
@@ -107,7 +107,7 @@ def test_detector_agrees_with_registers() -> None:
 
 
 def test_fields_not_empty_or_too_long() -> None:
-    for pair in [*train(), *test_split()]:
+    for pair in [*train(), *heldout()]:
         assert 2 <= len(pair["text"].strip()) <= 300, pair
         assert 2 <= len(pair["completion"].strip()) <= 400, pair
 
@@ -123,7 +123,7 @@ def test_no_duplicate_training_questions() -> None:
 def test_no_leakage_between_train_and_test() -> None:
     train_grams = [trigrams(p["text"]) for p in train()]
     train_norm = {normalize(p["text"]) for p in train()}
-    for pair in test_split():
+    for pair in heldout():
         assert normalize(pair["text"]) not in train_norm, pair["text"]
         grams = trigrams(pair["text"])
         closest = max(jaccard(grams, other) for other in train_grams)
@@ -136,7 +136,7 @@ LONG_NUMBER = re.compile(r"\d{10,}")
 
 
 def _all_text() -> list[str]:
-    texts = [p[f] for p in [*train(), *test_split()] for f in ("text", "completion")]
+    texts = [p[f] for p in [*train(), *heldout()] for f in ("text", "completion")]
     texts += [path.read_text(encoding="utf-8") for path in sorted(CORPUS_DIR.glob("*.txt"))]
     return texts
 
@@ -186,7 +186,7 @@ KEY_FACTS: dict[str, tuple[re.Pattern[str], set[int]]] = {
 def test_key_facts_agree_with_fact_sheet() -> None:
     matches: Counter[str] = Counter()
     bad: list[tuple[str, str, str]] = []
-    for pair in [*train(), *test_split()]:
+    for pair in [*train(), *heldout()]:
         answer = normalize(pair["completion"])
         for name, (pattern, allowed) in KEY_FACTS.items():
             for groups in pattern.findall(answer):
