@@ -9,6 +9,15 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from training.config import (
+    DEFAULT_TARGETS,
+    EvalConfig,
+    ExportConfig,
+    GateConfig,
+    RetrainConfig,
+    TrainConfig,
+)
+
 
 class Settings(BaseSettings):
     """Every setting of uttor; the README's configuration table lists the same names."""
@@ -42,6 +51,68 @@ class Settings(BaseSettings):
     webhook_url: str | None = Field(None, description="Public HTTPS URL; set it for webhook mode.")
     webhook_secret: SecretStr | None = Field(None, description="Required with the webhook URL.")
     log_level: str = Field("INFO", description="Application log level.")
+
+    # --- Nightly retraining (training/): export, QLoRA, ROUGE gate, reports ---
+    # Defaults come from training.config so the dataclasses and the settings never disagree.
+    min_new_pairs: int = Field(
+        RetrainConfig.min_new_pairs,
+        ge=0,
+        description="New agent-taught pairs needed before a nightly retrain trains (--force: 0).",
+    )
+    min_delta: float = Field(
+        GateConfig.min_delta, ge=0, description="Gain on the gate metric a candidate must show."
+    )
+    max_regression: float = Field(
+        GateConfig.max_regression,
+        ge=0,
+        description="Largest drop allowed for a language with 20+ test items.",
+    )
+    gate_metric: Literal["rouge1", "rouge2", "rougeL", "rougeLsum"] = Field(
+        GateConfig.metric, description="ROUGE variant the promotion gate compares."
+    )
+    retrain_epochs: int = Field(TrainConfig.epochs, ge=1, description="Training epochs per run.")
+    retrain_learning_rate: float = Field(
+        TrainConfig.learning_rate, gt=0, description="Peak learning rate of the LoRA training."
+    )
+    retrain_batch_size: int = Field(
+        TrainConfig.batch_size, ge=1, description="Pairs per optimizer step."
+    )
+    retrain_max_length: int = Field(
+        TrainConfig.max_length, ge=16, description="Tokens per training example (prompt+answer)."
+    )
+    retrain_seed: int = Field(TrainConfig.seed, description="Seed of the training run.")
+    lora_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_TARGETS),
+        description="Comma-separated LoRA target modules, or all-linear.",
+    )
+    retrain_test_share: float = Field(
+        ExportConfig.test_share,
+        ge=0,
+        le=1,
+        description="Share of new agent-taught questions held out for the test set.",
+    )
+    eval_batch_size: int = Field(
+        EvalConfig.batch_size, ge=1, description="Test questions generated together."
+    )
+    eval_max_new_tokens: int = Field(
+        EvalConfig.max_new_tokens, ge=1, description="Token limit of one evaluated answer."
+    )
+    retrain_threads: int | None = Field(
+        None, ge=1, description="CPU threads of the training process (default: torch's choice)."
+    )
+    retrain_timeout_min: int = Field(
+        360, ge=1, description="Minutes after which a training process is stopped."
+    )
+    retrain_misfire_hours: float = Field(
+        6, gt=0, description="How late a missed nightly retrain may still start."
+    )
+
+    @field_validator("lora_targets", mode="before")
+    @classmethod
+    def _split_targets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # --- Telegram bot (bot/): customers, agents, operators ---
     rate_limit_per_min: int = Field(

@@ -132,6 +132,16 @@ def active_corrections(session: Session) -> list[CorrectedPair]:
     ]
 
 
+def mark_corrections_used(session: Session, *, correction_ids: Sequence[int], run_id: int) -> int:
+    """Record which retrain run trained on (or tested with) these corrections."""
+    if not correction_ids:
+        return 0
+    result = session.execute(
+        update(Correction).where(Correction.id.in_(correction_ids)).values(retrain_run_id=run_id)
+    )
+    return int(result.rowcount or 0)
+
+
 def approved_pairs(session: Session) -> list[tuple[str, str, str | None]]:
     """(question, answer, language) of replies agents approved."""
     question, answer = aliased(Message), aliased(Message)

@@ -183,6 +183,21 @@ def latest_run(session: Session) -> RetrainRun | None:
     return session.scalar(select(RetrainRun).order_by(RetrainRun.id.desc()).limit(1))
 
 
+def last_trained_run(session: Session) -> RetrainRun | None:
+    """The newest run that finished training a candidate adapter (promoted or rejected)."""
+    return session.scalar(
+        select(RetrainRun)
+        .where(RetrainRun.status == "succeeded", RetrainRun.candidate_adapter_id.is_not(None))
+        .order_by(RetrainRun.id.desc())
+        .limit(1)
+    )
+
+
+def list_runs(session: Session, *, limit: int = 20) -> Sequence[RetrainRun]:
+    """The newest retrain runs first."""
+    return session.scalars(select(RetrainRun).order_by(RetrainRun.id.desc()).limit(limit)).all()
+
+
 def mark_interrupted_runs(session: Session, *, reason: str = "process ended mid-run") -> int:
     """Mark every run still ``running`` as ``interrupted``; call it when no run can be live."""
     result = session.execute(
@@ -205,6 +220,12 @@ def acquire_lease(session: Session, *, name: str, holder: str, ttl: timedelta) -
         lease.holder, lease.acquired_at, lease.expires_at = holder, now, now + ttl
     session.flush()
     return True
+
+
+def lease_holder(session: Session, *, name: str) -> str | None:
+    """Who holds the named lease (expired or not), or ``None`` when there is none."""
+    lease = session.get(Lease, name)
+    return lease.holder if lease is not None else None
 
 
 def release_lease(session: Session, *, name: str, holder: str) -> None:

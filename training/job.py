@@ -1,0 +1,289 @@
+"""The heavy half of a retrain run: train a candidate, then score it, in a separate process.
+
+The pipeline (:mod:`training.pipeline`) writes a :class:`JobSpec` as JSON and starts
+``python -m training.job SPEC RESULT``, niced, so the bot keeps answering while the CPU or GPU
+works and every byte of training memory returns to the system when the process ends. The
+child trains the adapter, reloads the base, loads the saved adapter from disk (that is the
+smoke check's "it loads") and generates answers to the test set for the base model, the
+incumbent adapter and the candidate with the serving generation code, then the canary
+questions for the candidate. The result is JSON for the parent to gate and report.
+
+:func:`run_job` is the same work in the calling process (tests, and ``uttor eval``'s logic).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.config import Canary, EvalConfig, TrainConfig
+from training.data import load_pairs
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AdapterSpec", "JobFailed", "JobSpec", "ModelUnderTest", "run_job", "spawn_job"]
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """An adapter on disk, as the registry knows it."""
+
+    id: int
+    version: str
+    path: str
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything the training-and-evaluation process needs."""
+
+    base_model: str
+    quantization: str
+    train_file: str
+    test_file: str
+    adapter_dir: str
+    version: str
+    incumbent: AdapterSpec | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    canaries: tuple[Canary, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        data = json.loads(text)
+        incumbent = data.pop("incumbent")
+        train = data.pop("train")
+        train["target_modules"] = tuple(train["target_modules"])
+        return cls(
+            incumbent=AdapterSpec(**incumbent) if incumbent else None,
+            train=TrainConfig(**train),
+            eval=EvalConfig(**data.pop("eval")),
+            canaries=tuple(Canary(**c) for c in data.pop("canaries")),
+            **data,
+        )
+
+
+class JobFailed(Exception):
+    """The training-and-evaluation process failed; the message says how, in one line."""
+
+
+class ModelUnderTest:
+    """The base model behind the serving generation code, switched between adapters."""
+
+    def __init__(self, base_model: str, quantization: str, eval_config: EvalConfig) -> None:
+        from model.adapters import AdapterConfig
+        from model.loading import LoadConfig, load_base
+        from model.service import DecodingConfig, GenerationService, ServiceConfig
+        from model.starter import is_starter_model
+
+        self.loaded = load_base(LoadConfig(base_model, quantization=quantization))  # type: ignore[arg-type]
+        self.compact = is_starter_model(Path(base_model))
+        config = ServiceConfig(
+            max_batch=eval_config.batch_size,
+            decoding=DecodingConfig(max_new_tokens=eval_config.max_new_tokens),
+        )
+        self.service = GenerationService(
+            self.loaded, config, adapters=AdapterConfig(follow_registry=False)
+        )
+        self.base_model = base_model
+
+    def use(self, adapter: AdapterSpec | None) -> None:
+        """Switch to ``adapter`` (``None``: the base model); raises when it does not load."""
+        from model.adapters import AdapterRef, stage
+
+        ref = (
+            None
+            if adapter is None
+            else AdapterRef(adapter.id, adapter.version, adapter.path, self.base_model)
+        )
+        slot = self.service.slot
+        slot.offer(stage(ref))
+        slot.apply()
+        if slot.current != ref:
+            raise JobFailed(f"adapter {adapter.version if adapter else 'base'} did not load")
+
+    def generate(self, questions: Sequence[str]) -> tuple[list[str], int]:
+        """Greedy answers to new-chat questions, as serving would give them."""
+        from training.train import prompt_for
+
+        prompts = [prompt_for(q, self.loaded.tokenizer, compact=self.compact) for q in questions]
+        texts, _, counts, _ = self.service.generate_texts(prompts)
+        return texts, sum(counts)
+
+
+def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train the candidate and evaluate base, incumbent and candidate; returns the result."""
+    from model.loading import LoadConfig, load_base
+    from model.starter import is_starter_model
+    from training.evaluate import evaluate
+    from training.train import train_adapter
+
+    say = on_progress or log.info
+    started = time.perf_counter()
+    train_pairs = load_pairs(Path(spec.train_file))
+    test_pairs = load_pairs(Path(spec.test_file))
+
+    say(f"training on {len(train_pairs)} pairs")
+    loaded = load_base(LoadConfig(spec.base_model, quantization=spec.quantization))  # type: ignore[arg-type]
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if step == 1 or step % 10 == 0 or step == total:
+            say(f"step {step}/{total} loss {loss:.4f}")
+
+    trained = train_adapter(
+        loaded,
+        train_pairs,
+        Path(spec.adapter_dir),
+        spec.train,
+        compact=is_starter_model(Path(spec.base_model)),
+        metadata={"version": spec.version, **spec.metadata},
+        on_step=on_step,
+    )
+    # The training copy carries optimizer state and a wrapped model; score a clean reload.
+    del loaded
+    gc.collect()
+
+    subject = ModelUnderTest(spec.base_model, spec.quantization, spec.eval)
+    results: dict[str, Any] = {}
+
+    def progress(name: str) -> Callable[[int, int], None]:
+        return lambda done, total: say(f"{name}: {done}/{total} answers")
+
+    results["base"] = evaluate(
+        "base", subject.generate, test_pairs, spec.eval, on_batch=progress("base")
+    ).as_dict()
+    incumbent_error = None
+    if spec.incumbent is not None:
+        try:
+            subject.use(spec.incumbent)
+            results["active"] = evaluate(
+                spec.incumbent.version,
+                subject.generate,
+                test_pairs,
+                spec.eval,
+                on_batch=progress("active"),
+            ).as_dict()
+        except JobFailed as exc:
+            # Serving cannot load it either, so the base is what customers get today.
+            incumbent_error = str(exc)
+            say(f"{exc}; comparing with the base model")
+    candidate = AdapterSpec(id=-1, version=spec.version, path=spec.adapter_dir)
+    load_error = None
+    canaries: list[dict[str, str]] = []
+    try:
+        subject.use(candidate)
+    except Exception as exc:  # any failure to load is the smoke check failing
+        load_error = f"{type(exc).__name__}: {exc}"
+    if load_error is None:
+        results["candidate"] = evaluate(
+            spec.version, subject.generate, test_pairs, spec.eval, on_batch=progress("candidate")
+        ).as_dict()
+        answers, _ = subject.generate([c.question for c in spec.canaries])
+        canaries = [
+            {"register": c.register, "question": c.question, "answer": a}
+            for c, a in zip(spec.canaries, answers, strict=True)
+        ]
+    return {
+        "version": spec.version,
+        "adapter_dir": spec.adapter_dir,
+        "train": {
+            "examples": trained.examples,
+            "skipped": trained.skipped,
+            "epochs": trained.epochs,
+            "steps": trained.steps,
+            "loss_steps": trained.loss_steps,
+            "loss_epochs": trained.loss_epochs,
+            "final_loss": trained.final_loss,
+            "seconds": trained.seconds,
+            "tokens": trained.tokens,
+            "tokens_per_s": round(trained.tokens_per_s, 1),
+            "trainable_parameters": trained.trainable_parameters,
+            "total_parameters": trained.total_parameters,
+            "config": asdict(spec.train),
+        },
+        "eval": results,
+        "incumbent_error": incumbent_error,
+        "smoke": {"loaded": load_error is None, "error": load_error, "canaries": canaries},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10) -> dict[str, Any]:
+    """Run :func:`run_job` in a child process; returns its result or raises :class:`JobFailed`.
+
+    The child's log is ``work_dir/job.log``. On timeout the whole process group is killed.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    spec_path, result_path = work_dir / "job.json", work_dir / "job-result.json"
+    log_path = work_dir / "job.log"
+    spec_path.write_text(spec.to_json(), encoding="utf-8")
+    result_path.unlink(missing_ok=True)
+
+    def lower_priority() -> None:
+        os.setsid()
+        if nice:
+            os.nice(nice)
+
+    command = [sys.executable, "-m", "training.job", str(spec_path), str(result_path)]
+    with log_path.open("w", encoding="utf-8") as log_file:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lower_priority,  # noqa: PLW1509 - no threads touch state before exec
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            code = child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            limit = f"{timeout_s / 60:.0f} min"
+            raise JobFailed(f"training took longer than {limit} and was stopped") from exc
+        except BaseException:
+            # The parent is being stopped: do not leave an orphan training process behind.
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise
+    if code != 0 or not result_path.is_file():
+        raise JobFailed(f"training process exited with {code}: {_last_line(log_path)}")
+    return json.loads(result_path.read_text(encoding="utf-8"))
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "no output"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m training.job SPEC RESULT``: run the job, write the result JSON."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    spec_path, result_path = Path(argv[0]), Path(argv[1])
+    spec = JobSpec.from_json(spec_path.read_text(encoding="utf-8"))
+    result = run_job(spec, on_progress=log.info)
+    partial = result_path.with_suffix(".partial")
+    partial.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    partial.rename(result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,456 @@
+"""One retrain run end to end: lock, export, train, evaluate, gate, promote, report.
+
+::
+
+    retrain lock ──> mark runs left "running" as interrupted ──> start run row
+      ──> export (redacted DB pairs + shipped data) ──> enough new pairs? (else: skipped)
+      ──> child process: QLoRA train candidate, score base / incumbent / candidate, canaries
+      ──> register candidate ──> gate ──> promote (one transaction) or reject with reasons
+      ──> report (JSON, HTML, charts) ──> finish run row ──> release lock
+
+Any failure after the run row exists finishes the run as ``failed`` with the error and still
+writes a report, so operators see what happened. A process killed mid-run leaves its row
+``running``; the next run (or the scheduler's start) marks it ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from storage.corrections import mark_corrections_used
+from storage.db import Database
+from storage.registry import (
+    active_adapter,
+    add_adapter,
+    finish_run,
+    last_trained_run,
+    mark_interrupted_runs,
+    promote_adapter,
+    set_adapter_status,
+    start_run,
+)
+from training.config import RetrainConfig
+from training.data import TEST_FILE, TRAIN_FILE
+from training.evaluate import EvalResult, difference
+from training.export import Export, build_export, read_manifest, write_export
+from training.gate import CanaryAnswer, Decision, decide
+from training.job import AdapterSpec, JobSpec, spawn_job
+from training.lock import retrain_lock
+from training.report import summary_text, write_report
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RetrainOutcome", "Runner", "recover_interrupted", "report_dir", "run_retrain"]
+
+#: How the heavy half runs: ``spawn_job`` (a child process) in production; tests may pass an
+#: in-process runner with the same signature.
+Runner = Callable[..., dict[str, Any]]
+
+DATA_DIR_NAME = "data"
+JOB_DIR_NAME = "job"
+
+
+@dataclass
+class RetrainOutcome:
+    """What a retrain run did; ``as_json`` is the ``uttor retrain --json`` object."""
+
+    run_id: int | None
+    status: str
+    decision: str | None
+    reason: str
+    metrics: dict[str, dict[str, float] | None] = field(
+        default_factory=lambda: {"active": None, "candidate": None}
+    )
+    report: str | None = None
+    candidate: str | None = None
+    summary: str = ""
+    photo: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "decision": self.decision,
+            "reason": self.reason,
+            "metrics": self.metrics,
+            "report": self.report,
+            "candidate": self.candidate,
+        }
+
+
+def recover_interrupted(database: Database) -> int:
+    """Mark runs left ``running`` by a killed process as ``interrupted``, when none can be live.
+
+    Only under the retrain lock: a run that holds it elsewhere is alive and stays untouched.
+    Returns how many runs were marked.
+    """
+    with retrain_lock(database) as lock:
+        if not lock.acquired:
+            return 0
+        with database.write() as session:
+            return mark_interrupted_runs(session)
+
+
+def run_retrain(
+    database: Database,
+    config: RetrainConfig,
+    *,
+    trigger: str = "manual",
+    force: bool = False,
+    runner: Runner = spawn_job,
+) -> RetrainOutcome:
+    """Run the retrain pipeline now (see the module docstring); never runs two at once."""
+    with retrain_lock(database) as lock:
+        if not lock.acquired:
+            reason = f"another retrain is running ({lock.other or 'unknown holder'})"
+            log.info("retrain skipped: %s", reason)
+            return RetrainOutcome(run_id=None, status="skipped", decision="skipped", reason=reason)
+        with database.write() as session:
+            interrupted = mark_interrupted_runs(session)
+            run = start_run(session, trigger=trigger, pid=os.getpid(), host=socket.gethostname())
+            run_id, started_at = run.id, run.started_at
+        if interrupted:
+            log.warning("marked %d retrain run(s) left running as interrupted", interrupted)
+        run = _Run(database, config, run_id, started_at, trigger, force, runner)
+        try:
+            return run.execute()
+        except Exception as exc:
+            log.exception("retrain run %d failed", run_id)
+            return run.fail(exc)
+
+
+class _Run:
+    """The state of one run while it executes; each step is a method, in order."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: RetrainConfig,
+        run_id: int,
+        started_at: datetime,
+        trigger: str,
+        force: bool,
+        runner: Runner,
+    ) -> None:
+        self.database = database
+        self.config = config
+        self.run_id = run_id
+        self.trigger = trigger
+        self.force = force
+        self.runner = runner
+        self.clock = time.perf_counter()
+        self.dir = report_dir(config, run_id)
+        self.report: dict[str, Any] = {
+            "run_id": run_id,
+            "trigger": trigger,
+            "forced": force,
+            "status": "running",
+            "started_at": started_at.isoformat(),
+            "base_model": config.base_model,
+            "gate_metric": config.gate.metric,
+            "min_new_pairs": config.min_new_pairs,
+        }
+        self.counts: dict[str, Any] = {}
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def execute(self) -> RetrainOutcome:
+        export = self.export()
+        new_pairs = self.count_new(export)
+        if new_pairs < self.config.min_new_pairs and not self.force:
+            return self.skip(
+                f"{new_pairs} new pairs since the last trained run; "
+                f"{self.config.min_new_pairs} needed (uttor retrain --force trains anyway)"
+            )
+        incumbent = self.incumbent()
+        version = f"r{self.run_id:04d}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        adapter_dir = self.config.adapters_dir / version
+        spec = JobSpec(
+            base_model=self.config.base_model,
+            quantization=self.config.quantization,
+            train_file=str(self.dir / DATA_DIR_NAME / "mydata.json"),
+            test_file=str(self.dir / DATA_DIR_NAME / "mytest.json"),
+            adapter_dir=str(adapter_dir),
+            version=version,
+            incumbent=incumbent,
+            train=self.config.train,
+            eval=self.config.eval,
+            canaries=self.config.gate.canaries,
+            metadata={"run_id": self.run_id, "export": export.summary},
+        )
+        log.info("retrain run %d: training %s", self.run_id, version)
+        result = self.runner(
+            spec, self.dir / JOB_DIR_NAME, timeout_s=self.config.timeout_s, nice=self.config.nice
+        )
+        return self.judge(result, export, incumbent)
+
+    def export(self) -> Export:
+        with self.database.read() as session:
+            export = build_export(
+                session,
+                config=self.config.export,
+                train_file=self.config.train_file or TRAIN_FILE,
+                test_file=self.config.test_file or TEST_FILE,
+            )
+        write_export(export, self.dir / DATA_DIR_NAME)
+        self.report["export"] = export.summary
+        self.counts["export"] = export.summary
+        return export
+
+    def count_new(self, export: Export) -> int:
+        """Database pairs not in the export of the last run that trained a candidate."""
+        with self.database.read() as session:
+            previous = last_trained_run(session)
+            previous_id = previous.id if previous else None
+        seen = (
+            read_manifest(self.config.reports_dir / str(previous_id) / DATA_DIR_NAME)
+            if previous_id
+            else set()
+        )
+        new_pairs = len(set(export.db_keys) - seen)
+        self.report["new_pairs"] = new_pairs
+        self.report["previous_trained_run"] = previous_id
+        self.counts["new_pairs"] = new_pairs
+        return new_pairs
+
+    def incumbent(self) -> AdapterSpec | None:
+        with self.database.read() as session:
+            active = active_adapter(session)
+            if active is None:
+                return None
+            return AdapterSpec(id=active.id, version=active.version, path=active.path)
+
+    def judge(
+        self, result: dict[str, Any], export: Export, incumbent: AdapterSpec | None
+    ) -> RetrainOutcome:
+        """Register the candidate, gate it, promote or reject, report, finish the run."""
+        evals = {role: EvalResult.from_dict(data) for role, data in result["eval"].items()}
+        incumbent_eval = evals.get("active") or evals["base"]
+        candidate_eval = evals.get("candidate")
+        smoke = result["smoke"]
+        decision = decide(
+            candidate_eval.scores() if candidate_eval else None,
+            incumbent_eval.scores(),
+            loaded=smoke["loaded"],
+            canaries=[CanaryAnswer(**c) for c in smoke["canaries"]],
+            config=self.config.gate,
+            load_error=smoke["error"],
+        )
+        metrics = self.metrics(evals, incumbent_eval, candidate_eval)
+        with self.database.write() as session:
+            adapter = add_adapter(
+                session,
+                version=result["version"],
+                path=result["adapter_dir"],
+                base_model=self.config.base_model,
+                parent_id=incumbent.id if incumbent and "active" in evals else None,
+                metrics={"rouge": metrics.get("candidate"), "run_id": self.run_id},
+            )
+            adapter_id = adapter.id
+        self.counts["train"] = {k: result["train"][k] for k in ("examples", "skipped", "steps")}
+        decision_name = "promoted" if decision.promote else "rejected"
+        self.fill_report(result, evals, incumbent_eval, candidate_eval, decision, metrics)
+        self.report.update(
+            status="succeeded",
+            decision=decision_name,
+            reason=decision.reason,
+            candidate=result["version"],
+            candidate_adapter_id=adapter_id,
+        )
+        written = self.write()
+        with self.database.write() as session:
+            if decision.promote:
+                promote_adapter(session, adapter_id=adapter_id, reason=decision.reason)
+            else:
+                set_adapter_status(
+                    session, adapter_id=adapter_id, status="rejected", reason=decision.reason
+                )
+            mark_corrections_used(session, correction_ids=export.correction_ids, run_id=self.run_id)
+            finish_run(
+                session,
+                run_id=self.run_id,
+                status="succeeded",
+                decision=decision_name,
+                reason=decision.reason,
+                metrics=metrics,
+                counts=self.counts,
+                report_path=str(written["html"]),
+                candidate_adapter_id=adapter_id,
+            )
+        log.info("retrain run %d: %s (%s)", self.run_id, decision_name, decision.reason)
+        return self.outcome(
+            "succeeded",
+            decision_name,
+            decision.reason,
+            metrics,
+            written,
+            candidate=result["version"],
+        )
+
+    def skip(self, reason: str) -> RetrainOutcome:
+        self.report.update(status="succeeded", decision="skipped", reason=reason)
+        written = self.write()
+        with self.database.write() as session:
+            finish_run(
+                session,
+                run_id=self.run_id,
+                status="succeeded",
+                decision="skipped",
+                reason=reason,
+                counts=self.counts,
+                report_path=str(written["html"]),
+            )
+        log.info("retrain run %d skipped: %s", self.run_id, reason)
+        return self.outcome("succeeded", "skipped", reason, {}, written)
+
+    def fail(self, exc: BaseException) -> RetrainOutcome:
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())[:1000]
+        self.report.update(status="failed", decision="failed", reason=error, error=error)
+        written: dict[str, Path] = {}
+        try:
+            written = self.write()
+        except Exception:
+            log.exception("could not write the report of failed run %d", self.run_id)
+        with self.database.write() as session:
+            finish_run(
+                session,
+                run_id=self.run_id,
+                status="failed",
+                decision="failed",
+                reason=error,
+                error=error,
+                counts=self.counts,
+                report_path=str(written["html"]) if written else None,
+            )
+        return self.outcome("failed", "failed", error, {}, written)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def metrics(
+        self,
+        evals: dict[str, EvalResult],
+        incumbent: EvalResult,
+        candidate: EvalResult | None,
+    ) -> dict[str, Any]:
+        """The run's metrics column: corpus scores and the candidate − incumbent intervals."""
+        metrics: dict[str, Any] = {
+            "base": evals["base"].overall,
+            "active": incumbent.overall,
+            "candidate": candidate.overall if candidate else None,
+            "active_is_base": "active" not in evals,
+        }
+        if candidate is not None:
+            metrics["difference"] = difference(incumbent, candidate, self.config.eval)
+        return metrics
+
+    def fill_report(
+        self,
+        result: dict[str, Any],
+        evals: dict[str, EvalResult],
+        incumbent: EvalResult,
+        candidate: EvalResult | None,
+        decision: Decision,
+        metrics: dict[str, Any],
+    ) -> None:
+        has_active = "active" in evals
+        self.report["models"] = {
+            "base": "base model",
+            "active": incumbent.name if has_active else None,
+            "candidate": candidate.name if candidate else None,
+        }
+        self.report["metrics"] = {
+            "base": evals["base"].overall,
+            "active": incumbent.overall if has_active else None,
+            "candidate": candidate.overall if candidate else None,
+        }
+        self.report["incumbent"] = incumbent.name
+        self.report["incumbent_error"] = result.get("incumbent_error")
+        self.report["difference"] = metrics.get("difference", {})
+        self.report["gate"] = decision.as_dict()
+        self.report["languages"] = {
+            "counts": evals["base"].counts,
+            **{role: e.by_language for role, e in evals.items()},
+        }
+        self.report["training"] = result["train"]
+        self.report["evaluation"] = {
+            role: {
+                "seconds": e.seconds,
+                "new_tokens": e.new_tokens,
+                "tokens_per_s": round(e.tokens_per_s, 1),
+            }
+            for role, e in evals.items()
+        }
+        self.report["job_seconds"] = result.get("seconds")
+        self.report["canaries"] = result["smoke"]["canaries"]
+        self.report["samples"] = self.samples(incumbent, candidate)
+
+    def samples(self, incumbent: EvalResult, candidate: EvalResult | None) -> list[dict[str, str]]:
+        """A spread of test questions (every language) with both answers side by side."""
+        if candidate is None:
+            return []
+        from training.data import load_pairs
+
+        pairs = load_pairs(self.dir / DATA_DIR_NAME / "mytest.json")
+        wanted = self.config.eval.sample_size
+        by_language: dict[str, list[int]] = {}
+        for index, language in enumerate(candidate.languages):
+            by_language.setdefault(language, []).append(index)
+        picked: list[int] = []
+        # Round-robin over languages so every register shows up in a short sample.
+        while len(picked) < min(wanted, len(pairs)):
+            for indices in by_language.values():
+                if indices and len(picked) < wanted:
+                    picked.append(indices.pop(0))
+        return [
+            {
+                "question": pairs[i]["text"],
+                "language": candidate.languages[i],
+                "reference": pairs[i]["completion"],
+                "incumbent": incumbent.predictions[i],
+                "candidate": candidate.predictions[i],
+            }
+            for i in sorted(picked)
+        ]
+
+    def write(self) -> dict[str, Path]:
+        self.report["ended_at"] = datetime.now(UTC).isoformat()
+        self.report["seconds"] = round(time.perf_counter() - self.clock, 1)
+        return write_report(self.report, self.dir)
+
+    def outcome(
+        self,
+        status: str,
+        decision: str,
+        reason: str,
+        metrics: dict[str, Any],
+        written: dict[str, Path],
+        *,
+        candidate: str | None = None,
+    ) -> RetrainOutcome:
+        return RetrainOutcome(
+            run_id=self.run_id,
+            status=status,
+            decision=decision,
+            reason=reason,
+            metrics={
+                "active": metrics.get("active"),
+                "candidate": metrics.get("candidate"),
+            },
+            report=str(written["html"]) if written.get("html") else None,
+            candidate=candidate,
+            summary=summary_text(self.report),
+            photo=written.get("rouge"),
+        )
+
+
+def report_dir(config: RetrainConfig, run_id: int) -> Path:
+    """Where run ``run_id`` keeps its report, data and job log."""
+    return config.reports_dir / str(run_id)

@@ -1,0 +1,131 @@
+"""The nightly retrain on APScheduler 3, for ``uttor serve`` (in-process) and ``uttor worker``.
+
+APScheduler 3 facts this module is built around (DESIGN.md):
+
+* ``misfire_grace_time`` defaults to 1 s: a nightly job that starts a second late (a busy
+  machine, a restart at 02:00) would be skipped. It is set to hours here.
+* ``coalesce``: several missed runs (the process was down for days) run once, not N times.
+* ``max_instances=1``: a run still going when the next one is due is not started twice.
+* one job store cannot be shared by several processes, so each process keeps its schedule in
+  memory; the database lock in :mod:`training.lock` is what keeps two processes (two replicas,
+  or ``serve`` and ``worker``) from retraining at once — the loser skips.
+* a job killed mid-run is not re-run: :func:`training.pipeline.recover_interrupted` marks its
+  run ``interrupted`` when a scheduler starts, and the next night trains again.
+
+The report is pushed through a callback the bot supplies (``notify``), so this module never
+talks to Telegram itself. The callback is called on the scheduler's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.db import Database
+from training.config import RetrainConfig
+from training.pipeline import RetrainOutcome, recover_interrupted, run_retrain
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "JOB_ID",
+    "Notify",
+    "ReportNotice",
+    "ScheduleConfig",
+    "add_retrain_job",
+    "create_scheduler",
+    "scheduled_retrain",
+]
+
+JOB_ID = "uttor-nightly-retrain"
+
+
+@dataclass(frozen=True)
+class ReportNotice:
+    """What the operators' chat receives after a scheduled run."""
+
+    chat_id: int
+    text: str
+    photo: Path | None = None
+
+
+Notify = Callable[[ReportNotice], None]
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When the nightly retrain runs."""
+
+    cron: str = "0 2 * * *"
+    """Crontab expression (minute hour day month weekday)."""
+    timezone: str = "Asia/Dhaka"
+    """Time zone the crontab is read in."""
+    misfire_grace_s: int = 6 * 3600
+    """How late a run may still start (a machine busy or restarting at 02:00)."""
+
+
+def scheduled_retrain(
+    database: Database, config: RetrainConfig, notify: Notify | None = None
+) -> RetrainOutcome:
+    """The scheduled job: run the pipeline, then push the report to the operators' chat.
+
+    A run skipped because another process holds the retrain lock is not reported: that other
+    process reports its own run.
+    """
+    outcome = run_retrain(database, config, trigger="schedule")
+    if outcome.run_id is None or notify is None or config.operators_chat_id is None:
+        return outcome
+    notice = ReportNotice(config.operators_chat_id, outcome.summary, outcome.photo)
+    try:
+        notify(notice)
+    except Exception:
+        # The run and its report are already saved; a failed push must not fail the job.
+        log.exception("could not push the report of retrain run %s", outcome.run_id)
+    return outcome
+
+
+def add_retrain_job(scheduler: Any, schedule: ScheduleConfig, job: Callable[[], Any]) -> Any:
+    """Add the nightly cron job to an APScheduler 3 scheduler; returns the job."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))
+    return scheduler.add_job(
+        job,
+        trigger=trigger,
+        id=JOB_ID,
+        name="nightly retrain",
+        replace_existing=True,
+        misfire_grace_time=schedule.misfire_grace_s,
+        coalesce=True,
+        max_instances=1,
+    )
+
+
+def create_scheduler(
+    database: Database,
+    config: RetrainConfig,
+    schedule: ScheduleConfig,
+    *,
+    notify: Notify | None = None,
+    blocking: bool = False,
+) -> Any:
+    """A scheduler with the nightly retrain; runs left ``running`` are recovered first.
+
+    ``blocking=True`` gives a ``BlockingScheduler`` (``uttor worker``: ``start()`` blocks);
+    otherwise a ``BackgroundScheduler`` whose thread runs beside the bot's event loop (the
+    pipeline is synchronous and its heavy work is in a child process anyway).
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    recovered = recover_interrupted(database)
+    if recovered:
+        log.warning("marked %d retrain run(s) left running as interrupted", recovered)
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(timezone=ZoneInfo(schedule.timezone))
+    add_retrain_job(scheduler, schedule, lambda: scheduled_retrain(database, config, notify))
+    return scheduler
