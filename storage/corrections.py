@@ -264,3 +264,17 @@ def idle_handoffs(session: Session, *, idle_since: datetime) -> list[Handoff]:
             .order_by(Handoff.id)
         ).all()
     )
+
+
+def active_corrections_stamp(session: Session) -> tuple[int, int]:
+    """(count, highest id) of active corrections; changes whenever the active set changes.
+
+    Corrections only ever leave the active state and new ones get higher ids, so this cheap
+    pair tells correction memory when to reload.
+    """
+    count, top = session.execute(
+        select(func.count(Correction.id), func.max(Correction.id)).where(
+            Correction.status == "active"
+        )
+    ).one()
+    return int(count), int(top or 0)

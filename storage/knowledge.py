@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.errors import InvalidValue
@@ -40,3 +40,9 @@ def knowledge_pairs(session: Session) -> list[tuple[str, str, str | None]]:
         select(Knowledge.question, Knowledge.answer, Knowledge.language).order_by(Knowledge.id)
     ).all()
     return [(q, a, lang) for q, a, lang in rows]
+
+
+def knowledge_stamp(session: Session) -> tuple[int, int]:
+    """(count, highest id) of knowledge pairs; a replaced source gets new ids, so it changes."""
+    count, top = session.execute(select(func.count(Knowledge.id), func.max(Knowledge.id))).one()
+    return int(count), int(top or 0)
