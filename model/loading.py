@@ -132,8 +132,13 @@ def load_base(config: LoadConfig) -> LoadedModel:
 
 
 def prepare_tokenizer(tokenizer: Any) -> None:
-    """Left padding for batched generation; the end-of-sequence token pads when none exists."""
+    """Left padding and truncation for batched generation; EOS pads when no pad token exists.
+
+    Truncating on the left keeps the end of an over-long prompt, where the question and the
+    ``[/INST]`` the answer must follow are.
+    """
     tokenizer.padding_side = "left"
+    tokenizer.truncation_side = "left"
     if tokenizer.pad_token is None:
         # Llama-2 ships no pad token; padded positions are masked, so which id pads is moot.
         tokenizer.pad_token = tokenizer.eos_token
