@@ -1,32 +1,44 @@
 """What the bot needs from the model layer: one call that answers a customer's text.
 
-The handlers depend on this small protocol, not on the pipeline's module, so the bot can be
-wired to the one pipeline that ``uttor chat`` uses too (``model/pipeline.py``) by
-:func:`bot.app.default_answerer`.
+The handlers depend on this small protocol, not on the model layer's modules; the one
+pipeline that ``uttor chat`` uses too (:class:`model.pipeline.Pipeline`) satisfies it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Protocol):
     """A reply the pipeline produced and stored."""
 
-    text: str
-    language: str
-    """Routed language of the question (``bn``, ``en``, ``banglish``, ``mixed``, ``other``…)."""
-    source: str
-    """``model``, ``memory`` or ``fallback``."""
-    reply_id: int | None
-    """The ``bot_replies`` row; ``None`` when nothing was stored (then no buttons, no mirror)."""
-    message_id: int | None
-    """The stored outbound message, to record the Telegram message id once it is sent."""
-    question_message_id: int | None
-    flagged: bool = False
-    """The pipeline wants an agent to look (a timeout or an error produced a fallback)."""
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def language(self) -> str:
+        """Routed language of the question (``bn``, ``en``, ``banglish``, ``mixed``…)."""
+        ...
+
+    @property
+    def source(self) -> str:
+        """``model``, ``memory``, ``fallback`` or ``system``."""
+        ...
+
+    @property
+    def reply_id(self) -> int | None:
+        """The ``bot_replies`` row; ``None`` when nothing was stored (no buttons, no mirror)."""
+        ...
+
+    @property
+    def message_id(self) -> int | None:
+        """The stored outbound message, to record its Telegram message id once sent."""
+        ...
+
+    @property
+    def flagged(self) -> bool:
+        """The pipeline wants an agent to look (a timeout or an error gave a fallback)."""
+        ...
 
 
 class Answerer(Protocol):
@@ -36,9 +48,9 @@ class Answerer(Protocol):
         self,
         *,
         chat_id: int,
-        customer_id: int,
+        customer_id: int | None,
         text: str,
-        telegram_message_id: int | None,
+        telegram_message_id: int | None = None,
     ) -> Answer:
         """``chat_id`` and ``customer_id`` are database ids, not Telegram ids."""
         ...
