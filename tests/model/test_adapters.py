@@ -6,8 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import torch
-from peft import LoraConfig, get_peft_model
 
 from model.adapters import AdapterConfig
 from model.loading import LoadConfig, LoadedModel, load_base
@@ -15,6 +13,7 @@ from model.prompting import PromptConfig, build_prompt
 from model.service import DecodingConfig, Generation, GenerationService, ServiceConfig
 from storage.db import Database
 from storage.registry import add_adapter, promote_adapter, rollback_adapter
+from tests.shared.adapters import save_random_adapter
 
 # One request per batch and one fixed prompt: every reply is computed exactly alike, so a reply
 # equals its adapter's reference reply unless it ran on a mix of two adapters.
@@ -26,18 +25,7 @@ FAST_POLL = AdapterConfig(poll_s=0.05)
 def adapter_dirs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Two LoRA adapters with random (non-zero) weights, saved as training would save them."""
     root = tmp_path_factory.mktemp("adapters")
-    paths = []
-    for seed in (1, 2):
-        base = load_base(LoadConfig(str(tiny_model_dir), quantization="none")).model
-        torch.manual_seed(seed)
-        config = LoraConfig(
-            r=4, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"],
-            init_lora_weights=False,
-        )  # fmt: skip
-        model = get_peft_model(base, config)
-        model.save_pretrained(root / f"a{seed}")
-        paths.append(root / f"a{seed}")
-    return paths
+    return [save_random_adapter(tiny_model_dir, root / f"a{seed}", seed) for seed in (1, 2)]
 
 
 @pytest.fixture
