@@ -84,11 +84,14 @@ OPERATOR_COMMANDS = [
 
 
 class Scheduler(Protocol):
-    """The retrain scheduler run beside the bot (``training.schedule``)."""
+    """The retrain scheduler run beside the bot (an APScheduler from ``training.schedule``)."""
 
     def start(self) -> None: ...
 
-    def shutdown(self) -> None: ...
+    @property
+    def running(self) -> bool: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -172,6 +175,7 @@ def add_handlers(application: Application, settings: Settings) -> None:
     command("release", handoff.release)
 
     command("status", operators.status)
+    command("retrain", operators.retrain)
     command("report", operators.report)
     command("adapters", operators.adapters)
     command("promote", operators.promote)
@@ -289,8 +293,10 @@ async def serve(
                 await stop.wait()
                 log.info("stopping: taking no new updates, finishing replies in flight")
             finally:
-                if scheduler is not None:
-                    scheduler.shutdown()
+                if scheduler is not None and scheduler.running:
+                    # Do not wait for a nightly run in progress: it is in a child process,
+                    # and the next start marks it interrupted.
+                    scheduler.shutdown(wait=False)
                 if webhook is not None:
                     webhook.stop_accepting()
                 elif application.updater is not None and application.updater.running:

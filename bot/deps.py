@@ -8,6 +8,7 @@ every other chat.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -33,8 +34,8 @@ class Deps:
     database: Database
     answerer: Answerer
     limiter: RateLimiter
-    retrain_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while an operator's /retrain runs in this process, so a second one waits its turn."""
+    retrain_running: threading.Event = field(default_factory=threading.Event)
+    """Set while an operator's /retrain runs in this process (one at a time from here)."""
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a read session off the event loop."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 from telegram import Bot, Update
-from telegram.ext import ContextTypes
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
 
-from bot.deps import deps
+from bot.deps import Deps, deps
 from bot.roles import staff_only, usage
 from bot.sending import send_text
 from storage.conversations import count_pending_replies
@@ -27,11 +30,20 @@ from storage.registry import (
     promote_adapter,
     rollback_adapter,
 )
+from storage.staff import audit
 from training.report import REPORT_FILES, summary_text
+from training.verify import AdapterInvalid, verify_adapter
+
+if TYPE_CHECKING:
+    from training.pipeline import RetrainOutcome
+    from training.schedule import Notify
 
 log = logging.getLogger(__name__)
 
+RETRAIN_USAGE = "/retrain"
 REPORT_USAGE = "/report [RUN_ID]"
+# How long the scheduler's thread waits for a report to reach Telegram.
+PUSH_TIMEOUT_S = 120.0
 PROMOTE_USAGE = "/promote ADAPTER_ID (id or version, see /adapters)"
 ROLLBACK_USAGE = "/rollback"
 ADAPTERS_SHOWN = 10
@@ -94,26 +106,39 @@ async def adapters(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_text(context.bot, message.chat_id, await deps(context).read(_adapters))
 
 
-def _promote(session: Session, ref: str, actor: int) -> str:
+def _adapter_ref(session: Session, ref: str) -> tuple[int, str, str] | None:
     adapter = find_adapter(session, ref=ref)
-    if adapter is None:
-        return f"There is no adapter {ref}."
-    promote_adapter(session, adapter_id=adapter.id, actor_user_id=actor, reason="operator")
+    return (adapter.id, adapter.path, adapter.version) if adapter else None
+
+
+def _promote(session: Session, adapter_id: int, actor: int) -> str:
+    adapter = promote_adapter(
+        session, adapter_id=adapter_id, actor_user_id=actor, reason="promoted by hand (Telegram)"
+    )
     return f"Adapter {adapter.version} is active now; serving switches to it within seconds."
 
 
 @staff_only("operator")
 async def promote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/promote ID: put an adapter in service."""
+    """/promote ID: put an adapter in service, once its files prove loadable."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     args = context.args or []
     if len(args) != 1:
         await usage(update, PROMOTE_USAGE)
         return
+    d = deps(context)
+    found = await d.read(lambda session: _adapter_ref(session, args[0]))
+    if found is None:
+        await message.reply_text(f"There is no adapter {args[0]}.")
+        await usage(update, PROMOTE_USAGE)
+        return
+    adapter_id, path, version = found
     try:
-        text = await deps(context).write(lambda session: _promote(session, args[0], user.id))
-    except StorageError as exc:  # rejected, already active
+        # Serving would refuse an unreadable adapter after the registry already said "active".
+        await asyncio.to_thread(verify_adapter, Path(path), version=version)
+        text = await d.write(lambda session: _promote(session, adapter_id, user.id))
+    except (AdapterInvalid, StorageError) as exc:  # corrupt, rejected, already active
         text = f"Not promoted: {exc}"
     await message.reply_text(text)
 
@@ -191,3 +216,86 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(found)
         return
     await send_report(context.bot, message.chat_id, found)
+
+
+async def _deliver(bot: Bot, chat_id: int, d: Deps, outcome: RetrainOutcome) -> None:
+    """Tell the operator who asked how their retrain went."""
+    if outcome.run_id is None:  # another process holds the retrain lock
+        await send_text(bot, chat_id, f"Retrain not started: {outcome.reason}")
+        return
+    run_id = outcome.run_id
+    found = await d.read(lambda session: _report_files(session, run_id))
+    if isinstance(found, str):
+        await send_text(bot, chat_id, found)
+    else:
+        await send_report(bot, chat_id, found)
+
+
+@staff_only("operator")
+async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/retrain: run the retrain pipeline now; its report comes back here when it is done."""
+    from bot.cli import CliError
+    from bot.cli_training import retrain_config
+    from training.pipeline import run_retrain
+
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    if context.args:
+        await usage(update, RETRAIN_USAGE)
+        return
+    d = deps(context)
+    if d.retrain_running.is_set():
+        await message.reply_text("A retrain started from Telegram is still running.")
+        return
+    try:
+        config = retrain_config(d.settings)
+    except CliError as exc:  # no base model
+        await message.reply_text(f"Cannot retrain: {exc}")
+        return
+    await d.write(
+        lambda session: audit(
+            session, actor_user_id=user.id, action="retrain.request", target_type="retrain"
+        )
+    )
+    d.retrain_running.set()
+    loop, bot, chat_id = asyncio.get_running_loop(), context.bot, message.chat_id
+
+    def work() -> None:
+        # A daemon thread, not an application task: a retrain takes long, and a SIGTERM must
+        # not wait for it (the next start marks an unfinished run interrupted).
+        try:
+            outcome = run_retrain(d.database, config, trigger="telegram")
+            future = asyncio.run_coroutine_threadsafe(_deliver(bot, chat_id, d, outcome), loop)
+            future.result(PUSH_TIMEOUT_S)
+        except Exception:
+            log.exception("the retrain requested from Telegram failed to report")
+        finally:
+            d.retrain_running.clear()
+
+    threading.Thread(target=work, name="uttor-retrain", daemon=True).start()
+    log.info("operator %s started a retrain", user.id)
+    await message.reply_text("Retrain started; the report comes here when it is done.")
+
+
+def report_pusher(application: Application, loop: asyncio.AbstractEventLoop) -> Notify:
+    """The scheduler's ``notify``: post a finished run's charts and summary to operators.
+
+    The scheduler calls it on its own thread; the post runs on the bot's event loop.
+    """
+    from training.schedule import ReportNotice
+
+    async def push(notice: ReportNotice) -> None:
+        charts = [notice.photo] if notice.photo and notice.photo.is_file() else []
+        loss = notice.photo.parent / REPORT_FILES["loss"] if notice.photo else None
+        if charts and loss is not None and loss.is_file():
+            charts.append(loss)
+        files = ReportFiles(run_id=0, summary=notice.text, charts=charts)
+        await send_report(application.bot, notice.chat_id, files)
+
+    def notify(notice: ReportNotice) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(push(notice), loop).result(PUSH_TIMEOUT_S)
+        except TelegramError as exc:
+            log.warning("could not push the retrain report to chat %s: %s", notice.chat_id, exc)
+
+    return notify
