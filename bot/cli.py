@@ -163,9 +163,10 @@ def _safe_url(url: str) -> str:
 
 def _register_feature_commands() -> None:
     """Commands that live beside the feature they drive."""
-    from bot import cli_text
+    from bot import cli_serve, cli_text, cli_training
 
-    cli_text.register(app)
+    for module in (cli_text, cli_serve, cli_training):
+        module.register(app)
 
 
 _register_feature_commands()
