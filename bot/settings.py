@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from model.config import AdapterConfig, DecodingConfig, MemoryConfig, PromptConfig, ServiceConfig
 from training.config import (
     DEFAULT_TARGETS,
     EvalConfig,
@@ -105,6 +106,57 @@ class Settings(BaseSettings):
     )
     retrain_misfire_hours: float = Field(
         6, gt=0, description="How late a missed nightly retrain may still start."
+    )
+
+    # --- Model serving (model/): batching, decoding, prompts, memory, adapters ---
+    # Defaults come from model.config so the dataclasses and the settings never disagree.
+    device: str | None = Field(
+        None, description="Where the model runs: cpu, cuda or cuda:N (default CUDA if present)."
+    )
+    max_batch: int = Field(
+        ServiceConfig.max_batch, ge=1, description="Most chats answered by one batched generate."
+    )
+    max_wait_ms: float = Field(
+        ServiceConfig.max_wait_ms,
+        ge=0,
+        description="How long an idle model waits for more messages to batch with the first.",
+    )
+    generation_timeout_s: float = Field(
+        ServiceConfig.timeout_s,
+        gt=0,
+        description="Per-reply time limit; past it the customer gets a fallback, agents a flag.",
+    )
+    max_new_tokens: int = Field(
+        DecodingConfig.max_new_tokens, ge=1, description="Most tokens in one model reply."
+    )
+    repetition_penalty: float = Field(
+        DecodingConfig.repetition_penalty,
+        ge=1.0,
+        description="Penalty on repeating tokens (1 = none); small models loop without it.",
+    )
+    memory_threshold: float = Field(
+        MemoryConfig.threshold,
+        ge=0,
+        le=1,
+        description="Trigram similarity at which a question reuses a corrected answer.",
+    )
+    memory_knowledge: bool = Field(
+        MemoryConfig.use_knowledge,
+        description="Also answer near-duplicates of knowledge-base questions from memory.",
+    )
+    adapter_poll_s: float = Field(
+        AdapterConfig.poll_s, gt=0, description="Seconds between checks for a promoted adapter."
+    )
+    company_name: str = Field(PromptConfig.company, description="Company named in the prompt.")
+    system_prompt_style: Literal["auto", "compact", "full"] = Field(
+        PromptConfig.system_style,
+        description="auto: compact for the starter model (saves CPU), full for real models.",
+    )
+    system_prompt: str | None = Field(
+        None, description="Custom system prompt; {company} and {instruction} are filled in."
+    )
+    history_tokens: int = Field(
+        PromptConfig.history_tokens, ge=0, description="Token budget for earlier turns of a chat."
     )
 
     @field_validator("lora_targets", mode="before")

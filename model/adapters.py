@@ -21,20 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model.config import AdapterConfig
 from storage.db import Database
 from storage.registry import active_adapter
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AdapterConfig:
-    """How serving follows the adapter registry."""
-
-    poll_s: float = 2.0
-    """Seconds between two reads of the registry (a promotion is live within this + load)."""
-    follow_registry: bool = True
-    """Load the registry's active adapter; off serves the base model only."""
 
 
 @dataclass(frozen=True)

@@ -11,35 +11,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
+
+from model.config import LoadConfig, Quantization
 
 # bitsandbytes looks for an optional downloadable CPU kernel at import time and logs a warning
 # when it is missing; the built-in kernels it falls back to are the ones we want anyway.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
-
-Quantization = Literal["nf4", "none"]
 
 log = logging.getLogger(__name__)
 
 
 class ModelLoadError(Exception):
     """The base model cannot be loaded; the message is one line fit to show an operator."""
-
-
-@dataclass(frozen=True)
-class LoadConfig:
-    """Where the base model comes from and how it is held in memory."""
-
-    base_model: str
-    """Local directory or Hugging Face hub id of a causal LM."""
-    quantization: Quantization = "nf4"
-    """``nf4``: 4-bit NormalFloat with double quantization; ``none``: unquantized weights."""
-    device: str | None = None
-    """``cpu`` or ``cuda`` (``cuda:1``…); ``None`` picks CUDA when it is available."""
-    setting_name: str = "UTTOR_BASE_MODEL"
-    """The setting to name in error messages, so operators know what to change."""
 
 
 @dataclass

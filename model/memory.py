@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from model.config import MemoryConfig
 from model.text.normalize import normalize
 from storage.corrections import active_corrections, active_corrections_stamp
 from storage.db import Database
@@ -36,18 +37,6 @@ from storage.knowledge import knowledge_pairs, knowledge_stamp
 log = logging.getLogger(__name__)
 
 Origin = Literal["correction", "knowledge"]
-
-
-@dataclass(frozen=True)
-class MemoryConfig:
-    """When a remembered answer is used instead of the model."""
-
-    threshold: float = 0.6
-    """Trigram Jaccard similarity at or above which a question counts as the same question."""
-    min_chars: int = 6
-    """Questions shorter than this (normalized) never match: "ok" or "hi" need context."""
-    use_knowledge: bool = True
-    """Also answer from the shipped knowledge base, after the corrections."""
 
 
 @dataclass(frozen=True)

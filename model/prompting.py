@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from model.config import PromptConfig
 from model.text.policy import INSTRUCTIONS, reply_policy
 
 Role = Literal["user", "assistant"]
-SystemStyle = Literal["auto", "compact", "full"]
 
 B_INST, E_INST = "[INST]", "[/INST]"
 B_SYS, E_SYS = "<<SYS>>\n", "\n<</SYS>>\n\n"
@@ -58,20 +58,6 @@ class Turn:
 
     role: Role
     text: str
-
-
-@dataclass(frozen=True)
-class PromptConfig:
-    """How prompts are written."""
-
-    company: str = "Bazarghor"
-    """Company name used in the system prompt."""
-    system_style: SystemStyle = "auto"
-    """``compact``, ``full``, or ``auto`` (compact for starter models, full otherwise)."""
-    system_template: str | None = None
-    """A custom system prompt; ``{company}`` and ``{instruction}`` are filled in."""
-    history_tokens: int = 160
-    """Token budget for earlier turns of the chat; 0 sends only the current question."""
 
 
 def system_prompt(language: str, config: PromptConfig, *, compact: bool = False) -> str:

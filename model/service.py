@@ -19,49 +19,18 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from model.adapters import AdapterConfig, AdapterRef, AdapterSlot, AdapterWatcher, load_active
+from model.adapters import AdapterRef, AdapterSlot, AdapterWatcher, load_active
+from model.config import AdapterConfig, DecodingConfig, ServiceConfig
 from model.loading import LoadedModel
 from model.prompting import FORMAT_TOKENS
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DecodingConfig:
-    """How tokens are chosen."""
-
-    max_new_tokens: int = 96
-    """Most tokens in one reply."""
-    min_new_tokens: int = 1
-    """Fewest tokens before the end of turn may come (an empty reply helps nobody)."""
-    repetition_penalty: float = 1.15
-    """Above 1 discourages repeating earlier tokens (small models loop without it)."""
-    do_sample: bool = False
-    """Greedy decoding when off (the default: same question, same answer)."""
-    temperature: float = 0.7
-    """Sampling temperature (only with ``do_sample``)."""
-    top_p: float = 0.9
-    """Nucleus sampling mass (only with ``do_sample``)."""
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    """Batching and time limits of the generation service."""
-
-    max_batch: int = 16
-    """Most requests generated together in one batch."""
-    max_wait_ms: float = 5.0
-    """How long the first request of an idle service waits for others to join its batch."""
-    timeout_s: float = 30.0
-    """Per-request time limit, queueing included; past it the caller gets a fallback."""
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
-    """Decoding settings."""
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,15 @@ def training_text(document: Document, *, prompt: PromptConfig | None = None) -> 
 
 def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Any:
     """A byte-level BPE tokenizer (a transformers fast tokenizer) trained on ``texts``."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
@@ -211,9 +219,12 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Any:
         ]
     )
     tokenizer.decoder = decoders.ByteLevel()
+    # Markers swallow the space before them: "question [/INST]" and "answer </s>" would
+    # otherwise spend a lone-space token each, the most frequent token of the corpus.
+    specials = [AddedToken(token, special=True, lstrip=True) for token in SPECIAL_TOKENS]
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         min_frequency=2,
         show_progress=False,

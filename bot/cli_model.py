@@ -1,0 +1,141 @@
+"""``uttor chat``: talk to the bot in a terminal, through the same pipeline as Telegram.
+
+Messages are routed, answered (memory, else the model) and logged to the database exactly as
+the Telegram bot does, in a local chat that belongs to a "terminal" customer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from model.pipeline import Pipeline
+    from storage.db import Database
+
+__all__ = ["register"]
+
+#: Telegram never uses chat or user id 0, so the terminal chat cannot collide with a real one.
+LOCAL_ID = 0
+EXIT_WORDS = frozenset({"exit", "quit", "/exit", "/quit"})
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object per reply.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``chat`` to the project's typer app."""
+    app.command("chat")(chat)
+
+
+def chat(
+    once: Annotated[
+        str | None, typer.Option("--once", help="Answer this one message and exit.")
+    ] = None,
+    as_json: JsonFlag = False,
+    chat_id: Annotated[
+        int, typer.Option("--chat-id", help="Local chat to continue (its history is context).")
+    ] = LOCAL_ID,
+) -> None:
+    """Chat with the bot in the terminal (routing, memory, model and logging as on Telegram)."""
+    from bot.cli import open_database
+    from bot.cli_training import resolve_base_model
+    from bot.settings import get_settings
+    from model.loading import ModelLoadError
+
+    settings = get_settings()
+    database = open_database(settings)
+    try:
+        _require_schema(database)
+        base_model = resolve_base_model(settings)
+        _quiet_libraries()
+        try:
+            asyncio.run(_session(settings, database, base_model, once, as_json, chat_id))
+        except ModelLoadError as exc:
+            _fail(str(exc))
+    finally:
+        database.dispose()
+
+
+async def _session(
+    settings: Any, database: Database, base_model: str, once: str | None, as_json: bool, chat: int
+) -> None:
+    from bot.model_setup import build_pipeline
+
+    pipeline = await asyncio.to_thread(build_pipeline, settings, database, base_model)
+    chat_id, customer_id = await asyncio.to_thread(_local_chat, database, chat)
+    async with pipeline:
+        if once is not None:
+            await _answer(pipeline, chat_id, customer_id, once, as_json)
+            return
+        if not as_json:
+            typer.echo("uttor chat — type a message; 'exit' or Ctrl-D to leave.", err=True)
+        while True:
+            line = await asyncio.to_thread(_read_line, "" if as_json else "you> ")
+            if line is None or line.strip().lower() in EXIT_WORDS:
+                return
+            if line.strip():
+                await _answer(pipeline, chat_id, customer_id, line.strip(), as_json)
+
+
+async def _answer(
+    pipeline: Pipeline, chat_id: int, customer_id: int, text: str, as_json: bool
+) -> None:
+    from model.pipeline import describe
+
+    reply = await pipeline.answer(chat_id=chat_id, customer_id=customer_id, text=text)
+    if as_json:
+        typer.echo(json.dumps(describe(reply), ensure_ascii=False))
+        return
+    where = reply.source if reply.adapter is None else f"{reply.source}, {reply.adapter}"
+    flag = ", flagged" if reply.flagged else ""
+    typer.echo(f"bot> {reply.text}")
+    typer.echo(f"     [{reply.language}, {where}{flag}, {reply.latency_ms:.0f} ms]", err=True)
+
+
+def _local_chat(database: Database, chat: int) -> tuple[int, int]:
+    """Database ids of the terminal's chat and customer, created on first use."""
+    from storage.conversations import upsert_chat, upsert_customer
+
+    with database.write() as session:
+        customer = upsert_customer(session, telegram_user_id=chat, display_name="terminal")
+        row = upsert_chat(session, telegram_chat_id=chat, customer_id=customer.id)
+        return row.id, customer.id
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def _require_schema(database: Database) -> None:
+    from sqlalchemy import inspect
+
+    if not inspect(database.engine).has_table("messages"):
+        _fail("the database has no tables yet; run `uttor init` first")
+
+
+def _quiet_libraries() -> None:
+    # Weight-loading progress bars and library notices would interleave with the chat.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    if not sys.warnoptions:
+        import warnings
+
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    from bot.cli import CliError
+
+    raise CliError(message, code)

@@ -1,0 +1,108 @@
+"""Configuration of the model layer: small frozen dataclasses, one line of doc per field.
+
+``bot/`` builds these from the ``UTTOR_`` settings; nothing under ``model/`` reads the
+environment, so tests construct exactly the configuration they mean. This module imports
+nothing heavy, so the settings can take their defaults from here without loading torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Quantization = Literal["nf4", "none"]
+SystemStyle = Literal["auto", "compact", "full"]
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Where the base model comes from and how it is held in memory."""
+
+    base_model: str
+    """Local directory or Hugging Face hub id of a causal LM."""
+    quantization: Quantization = "nf4"
+    """``nf4``: 4-bit NormalFloat with double quantization; ``none``: unquantized weights."""
+    device: str | None = None
+    """``cpu`` or ``cuda`` (``cuda:1``…); ``None`` picks CUDA when it is available."""
+    setting_name: str = "UTTOR_BASE_MODEL"
+    """The setting to name in error messages, so operators know what to change."""
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How tokens are chosen."""
+
+    max_new_tokens: int = 96
+    """Most tokens in one reply."""
+    min_new_tokens: int = 1
+    """Fewest tokens before the end of turn may come (an empty reply helps nobody)."""
+    repetition_penalty: float = 1.15
+    """Above 1 discourages repeating earlier tokens (small models loop without it)."""
+    do_sample: bool = False
+    """Greedy decoding when off (the default: same question, same answer)."""
+    temperature: float = 0.7
+    """Sampling temperature (only with ``do_sample``)."""
+    top_p: float = 0.9
+    """Nucleus sampling mass (only with ``do_sample``)."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Batching and time limits of the generation service."""
+
+    max_batch: int = 16
+    """Most requests generated together in one batch."""
+    max_wait_ms: float = 5.0
+    """How long the first request of an idle service waits for others to join its batch."""
+    timeout_s: float = 30.0
+    """Per-request time limit, queueing included; past it the caller gets a fallback."""
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    """Decoding settings."""
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """How prompts are written."""
+
+    company: str = "Bazarghor"
+    """Company name used in the system prompt."""
+    system_style: SystemStyle = "auto"
+    """``compact``, ``full``, or ``auto`` (compact for starter models, full otherwise)."""
+    system_template: str | None = None
+    """A custom system prompt; ``{company}`` and ``{instruction}`` are filled in."""
+    history_tokens: int = 160
+    """Token budget for earlier turns of the chat; 0 sends only the current question."""
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """When a remembered answer is used instead of the model."""
+
+    threshold: float = 0.6
+    """Trigram Jaccard similarity at or above which a question counts as the same question."""
+    min_chars: int = 6
+    """Questions shorter than this (normalized) never match: "ok" or "hi" need context."""
+    use_knowledge: bool = True
+    """Also answer from the shipped knowledge base, after the corrections."""
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """How serving follows the adapter registry."""
+
+    poll_s: float = 2.0
+    """Seconds between two reads of the registry (a promotion is live within this + load)."""
+    follow_registry: bool = True
+    """Load the registry's active adapter; off serves the base model only."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """How the pipeline builds prompts and what it stores."""
+
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    """Prompt format, system prompt style and history budget."""
+    history_messages: int = 8
+    """Most recent messages of the chat read as context (then cut to the token budget)."""
+    store_prompts: bool = True
+    """Keep each model prompt in its reply record (for agents and debugging)."""

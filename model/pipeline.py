@@ -1,0 +1,283 @@
+"""The one answering pipeline, shared by the Telegram bot and ``uttor chat``.
+
+For each customer message, in order:
+
+1. route the language (:func:`model.text.langid.detect`) and decide the reply language
+   (:func:`model.text.policy.reply_policy`: the customer's preference, the detected label,
+   the chat's last language);
+2. store the inbound message, read the recent turns of the chat, and look the question up in
+   correction memory (one trip to a database thread);
+3. answer: the policy's ready note for languages we do not serve (source ``system``), else a
+   remembered answer (``memory``), else the model (``model``) through the batched service;
+   a timeout, an error or an empty reply gives a polite fallback in the customer's language,
+   flagged for an agent (``fallback``);
+4. store the outbound message and its reply record (adapter, latency, token counts) and
+   return the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from model.config import PipelineConfig
+from model.memory import CorrectionMemory, MemoryHit
+from model.prompting import Turn, build_prompt
+from model.service import Generation, GenerationError, GenerationService
+from model.text.langid import detect
+from model.text.policy import ReplyPolicy, reply_policy
+from storage.conversations import add_message, add_reply, recent_messages
+from storage.db import Database
+from storage.models import LANGUAGES, Chat, Customer
+
+log = logging.getLogger(__name__)
+
+#: Sent when the model cannot answer in time (or fails); an agent gets the question flagged.
+FALLBACKS: dict[str, str] = {
+    "bn": (
+        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন এজেন্ট শিগগিরই আপনার প্রশ্নটি দেখবেন; "
+        "এখনই কথা বলতে /agent লিখুন।"
+    ),
+    "en": (
+        "Sorry, I can't answer that right now. An agent will look at your question soon; "
+        "type /agent to talk to one now."
+    ),
+    "banglish": (
+        "Dukkhito, ei muhurte uttor dite parchi na. Ekjon agent shigghoi apnar proshno "
+        "dekhben; ekhoni kotha bolte /agent likhun."
+    ),
+    "mixed": (
+        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন agent শিগগিরই আপনার প্রশ্নটি দেখবেন; "
+        "এখনই কথা বলতে /agent লিখুন।"
+    ),
+}
+FALLBACKS["bilingual"] = f"{FALLBACKS['bn']}\n{FALLBACKS['en']}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the pipeline answered and stored (fits the bot's ``Answer``)."""
+
+    text: str
+    language: str
+    """Routed label of the question: bn, en, banglish, mixed, other or und."""
+    reply_language: str
+    """Language of the reply per the policy (bn, en, banglish, mixed or bilingual)."""
+    source: str
+    """``model``, ``memory``, ``fallback`` or ``system`` (the note for other languages)."""
+    adapter: str | None
+    """Version of the adapter that generated the reply (``None``: base model or no model)."""
+    adapter_id: int | None
+    latency_ms: float
+    reply_id: int | None
+    message_id: int | None
+    question_message_id: int | None
+    flagged: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class _Context:
+    question_message_id: int
+    preference: str | None
+    last_language: str | None
+    history: list[Turn]
+    hit: MemoryHit | None
+
+
+class Pipeline:
+    """Routing, memory, model and logging for one customer message at a time (concurrently)."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: GenerationService,
+        memory: CorrectionMemory,
+        config: PipelineConfig | None = None,
+        *,
+        compact_prompt: bool = False,
+    ) -> None:
+        self.database = database
+        self.service = service
+        self.memory = memory
+        self.config = config or PipelineConfig()
+        self.compact_prompt = compact_prompt
+
+    async def start(self) -> None:
+        await self.service.start()
+
+    async def close(self) -> None:
+        await self.service.close()
+
+    async def __aenter__(self) -> Pipeline:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def answer(
+        self,
+        *,
+        chat_id: int,
+        customer_id: int | None,
+        text: str,
+        telegram_message_id: int | None = None,
+    ) -> Reply:
+        """Answer one message of a chat; ``chat_id``/``customer_id`` are database ids."""
+        started = time.perf_counter()
+        label = detect(text).label
+        context = await asyncio.to_thread(
+            self._receive, chat_id, customer_id, text, label, telegram_message_id
+        )
+        policy = reply_policy(label, context.preference, context.last_language)
+        answer, source, flagged = "", "model", False
+        generation: Generation | None = None
+        prompt = ""
+        if policy.note is not None:
+            answer, source = policy.note, "system"
+        elif context.hit is not None:
+            answer, source = context.hit.entry.answer, "memory"
+        else:
+            prompt = self._prompt(text, policy, context.history)
+            generation, answer = await self._generate(prompt, policy)
+            if generation is None or not answer:
+                answer, source, flagged = FALLBACKS[policy.language], "fallback", True
+        adapter = generation.adapter if generation is not None and source == "model" else None
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        reply_id, message_id = await asyncio.to_thread(
+            self._store_reply,
+            chat_id=chat_id,
+            customer_id=customer_id,
+            text=answer,
+            language=policy.language,
+            question_message_id=context.question_message_id,
+            prompt=prompt if self.config.store_prompts else "",
+            source=source,
+            adapter_id=adapter.id if adapter else None,
+            latency_ms=latency_ms,
+            generation=generation,
+            flagged=flagged,
+        )
+        return Reply(
+            text=answer,
+            language=label,
+            reply_language=policy.language,
+            source=source,
+            adapter=adapter.version if adapter else None,
+            adapter_id=adapter.id if adapter else None,
+            latency_ms=latency_ms,
+            reply_id=reply_id,
+            message_id=message_id,
+            question_message_id=context.question_message_id,
+            flagged=flagged,
+            prompt_tokens=generation.prompt_tokens if generation else 0,
+            completion_tokens=generation.completion_tokens if generation else 0,
+        )
+
+    def _prompt(self, text: str, policy: ReplyPolicy, history: list[Turn]) -> str:
+        return build_prompt(
+            text,
+            language=policy.language,
+            history=history,
+            tokenizer=self.service.tokenizer,
+            config=self.config.prompt,
+            compact=self.compact_prompt,
+        )
+
+    async def _generate(self, prompt: str, policy: ReplyPolicy) -> tuple[Generation | None, str]:
+        try:
+            generation = await self.service.generate(prompt)
+        except GenerationError as exc:
+            log.warning("no model reply (%s); sending the %s fallback", exc, policy.language)
+            return None, ""
+        return generation, generation.text
+
+    # --- database work (runs in a worker thread) --------------------------------------------
+
+    def _receive(
+        self,
+        chat_id: int,
+        customer_id: int | None,
+        text: str,
+        label: str,
+        telegram_message_id: int | None,
+    ) -> _Context:
+        with self.database.write() as session:
+            chat = session.get(Chat, chat_id)
+            customer = session.get(Customer, customer_id) if customer_id is not None else None
+            # Read before storing: storing an inbound message updates the chat's last language.
+            last_language = chat.last_language if chat is not None else None
+            preference = customer.preferred_language if customer is not None else None
+            earlier = recent_messages(session, chat_id=chat_id, limit=self.config.history_messages)
+            message = add_message(
+                session,
+                chat_id=chat_id,
+                direction="in",
+                text=text,
+                language=label,
+                customer_id=customer_id,
+                telegram_message_id=telegram_message_id,
+            )
+            question_message_id = message.id
+        history = [
+            Turn("user" if m.direction == "in" else "assistant", m.text)
+            for m in earlier
+            if m.id != question_message_id
+        ]
+        hit = self.memory.lookup(text)
+        return _Context(question_message_id, preference, last_language, history, hit)
+
+    def _store_reply(
+        self,
+        *,
+        chat_id: int,
+        customer_id: int | None,
+        text: str,
+        language: str,
+        question_message_id: int,
+        prompt: str,
+        source: str,
+        adapter_id: int | None,
+        latency_ms: float,
+        generation: Generation | None,
+        flagged: bool,
+    ) -> tuple[int, int]:
+        with self.database.write() as session:
+            message = add_message(
+                session,
+                chat_id=chat_id,
+                direction="out",
+                text=text,
+                # "bilingual" is not a routing label; such a reply has no single language.
+                language=language if language in LANGUAGES else None,
+                customer_id=customer_id,
+            )
+            reply = add_reply(
+                session,
+                message_id=message.id,
+                source=source,
+                question_message_id=question_message_id,
+                prompt=prompt,
+                adapter_id=adapter_id,
+                latency_ms=latency_ms,
+                prompt_tokens=generation.prompt_tokens if generation else 0,
+                completion_tokens=generation.completion_tokens if generation else 0,
+                flagged=flagged,
+            )
+            return reply.id, message.id
+
+
+def describe(reply: Reply) -> dict[str, Any]:
+    """The reply as ``uttor chat --json`` prints it."""
+    return {
+        "text": reply.text,
+        "language": reply.language,
+        "source": reply.source,
+        "adapter": reply.adapter,
+        "latency_ms": reply.latency_ms,
+    }
