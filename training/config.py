@@ -55,7 +55,8 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     """Gradient-norm clip."""
     threads: int | None = None
-    """Torch CPU threads of the training process; ``None`` keeps torch's default."""
+    """CPU threads of training; ``None``: all cores but one in the training process (the bot
+    keeps a core), torch's default when training runs in the caller's process."""
 
 
 @dataclass(frozen=True)

@@ -272,12 +272,26 @@ def _last_line(path: Path) -> str:
     return lines[-1][:300] if lines else "no output"
 
 
+def default_threads() -> int:
+    """All cores but one: the bot answering beside the training keeps a core.
+
+    On CPUs, torch's default of one thread per core collapses when another busy process
+    shares the cores (threads spin waiting for each other): one training step measured ten
+    times slower with 2 threads than with 1 on this 2-core machine while the bot was busy.
+    """
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def main(argv: list[str]) -> int:
     """``python -m training.job SPEC RESULT``: run the job, write the result JSON."""
+    import torch
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     spec_path, result_path = Path(argv[0]), Path(argv[1])
     spec = JobSpec.from_json(spec_path.read_text(encoding="utf-8"))
+    # For evaluation too, not only training: generation threads contend the same way.
+    torch.set_num_threads(spec.train.threads or default_threads())
     result = run_job(spec, on_progress=log.info)
     partial = result_path.with_suffix(".partial")
     partial.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")

@@ -185,10 +185,26 @@ def train_adapter(
     ``compact`` must be what serving passes to ``build_prompt`` for this base (starter
     models). ``on_step(step, total_steps, loss)`` is called after every optimizer step.
     """
-    from peft import get_peft_model, prepare_model_for_kbit_training
-
+    threads_before = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        return _train(loaded, pairs, out_dir, config, compact, metadata, on_step)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(
+    loaded: Any,
+    pairs: Sequence[dict[str, str]],
+    out_dir: Path,
+    config: TrainConfig,
+    compact: bool,
+    metadata: dict[str, Any] | None,
+    on_step: Callable[[int, int, float], None] | None,
+) -> TrainResult:
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
     _seed_everything(config.seed)
     tokenizer = loaded.tokenizer
     examples, skipped = encode_pairs(
