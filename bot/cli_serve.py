@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from model.pipeline import Pipeline
     from storage.db import Database
 
-__all__ = ["build_pipeline", "register"]
+__all__ = ["check_settings", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +55,6 @@ def check_settings(settings: Settings) -> str:
     return token
 
 
-def build_pipeline(settings: Settings, database: Database, base_model: str) -> Pipeline:
-    """The answering pipeline serving uses: base model, registry adapters, memory, storage."""
-    from model.loading import LoadConfig, load_base
-    from model.memory import CorrectionMemory
-    from model.pipeline import Pipeline
-    from model.service import GenerationService
-    from model.starter import is_starter_model
-
-    loaded = load_base(LoadConfig(base_model, quantization=settings.quantization))
-    service = GenerationService(loaded, database=database)
-    # The starter model was pretrained on the compact system prompt; a real base gets the full.
-    compact = is_starter_model(Path(base_model))
-    return Pipeline(database, service, CorrectionMemory(database), compact_prompt=compact)
-
-
 async def _check_token(settings: Settings, token: str) -> None:
     """Ask the Bot API who we are, before the model is loaded: a bad token fails fast."""
     from telegram import Bot
@@ -83,6 +66,7 @@ async def _check_token(settings: Settings, token: str) -> None:
 async def _run(settings: Settings, database: Database, base_model: str, scheduler: bool) -> None:
     from bot.app import build_application, serve
     from bot.cli_training import retrain_config, schedule_config
+    from bot.model_setup import build_pipeline
     from bot.operators import report_pusher
     from training.schedule import create_scheduler
 

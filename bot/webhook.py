@@ -28,8 +28,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class UpdateHandler(tornado.web.RequestHandler):
     """Accept one update: check the secret, parse, queue it for the application."""
 
-    def initialize(self, application: Application, secret: str) -> None:  # type: ignore[override]
-        self.application = application
+    def initialize(self, bot_app: Application, secret: str) -> None:  # type: ignore[override]
+        # Not "application": tornado's own attribute of that name is its web application.
+        self.bot_app = bot_app
         self.secret = secret.encode()
 
     async def post(self) -> None:
@@ -38,11 +39,11 @@ class UpdateHandler(tornado.web.RequestHandler):
             log.warning("webhook request with a wrong or missing secret token refused")
             raise tornado.web.HTTPError(403)
         try:
-            update = Update.de_json(json.loads(self.request.body), self.application.bot)
+            update = Update.de_json(json.loads(self.request.body), self.bot_app.bot)
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("webhook request with a malformed update refused: %s", type(exc).__name__)
             raise tornado.web.HTTPError(400) from exc
-        await self.application.update_queue.put(update)
+        await self.bot_app.update_queue.put(update)
         self.set_status(200)
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def, override]
@@ -79,7 +80,7 @@ async def start_webhook_server(
             (
                 re.escape(webhook_path(url)),
                 UpdateHandler,
-                {"application": application, "secret": secret},
+                {"bot_app": application, "secret": secret},
             )
         ]
     )

@@ -16,7 +16,7 @@ from telegram.ext import Application
 from bot.answering import Answerer
 from bot.app import build_application, serve
 from bot.settings import Settings
-from model.adapters import AdapterConfig
+from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.memory import CorrectionMemory
 from model.pipeline import Pipeline
@@ -163,5 +163,8 @@ async def answerer(tiny_model: LoadedModel, staffed_database: Database) -> Async
     service = GenerationService(
         tiny_model, database=staffed_database, adapters=AdapterConfig(follow_registry=False)
     )
-    async with Pipeline(staffed_database, service, CorrectionMemory(staffed_database)) as pipeline:
+    # As serving treats starter models: the compact system prompt they were pretrained on.
+    config = PipelineConfig(prompt=PromptConfig(system_style="compact"))
+    memory = CorrectionMemory(staffed_database)
+    async with Pipeline(staffed_database, service, memory, config) as pipeline:
         yield pipeline
