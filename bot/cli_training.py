@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from storage.db import Database
     from storage.models import Adapter
-    from training.config import RetrainConfig
+    from training.config import EvalConfig, RetrainConfig
     from training.schedule import Notify, ScheduleConfig
 
-__all__ = ["register", "resolve_base_model", "retrain_config", "schedule_config"]
+__all__ = ["eval_config", "register", "resolve_base_model", "retrain_config", "schedule_config"]
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ def resolve_base_model(settings: Settings) -> str:
 
 def retrain_config(settings: Settings) -> RetrainConfig:
     """The retrain configuration from the ``UTTOR_`` settings."""
+    from bot.model_setup import pipeline_config
     from training.config import (
-        EvalConfig,
         ExportConfig,
         GateConfig,
         RetrainConfig,
@@ -97,6 +97,8 @@ def retrain_config(settings: Settings) -> RetrainConfig:
         home=settings.home,
         base_model=resolve_base_model(settings),
         quantization=settings.quantization,
+        device=settings.device,
+        prompt=pipeline_config(settings).prompt,
         min_new_pairs=settings.min_new_pairs,
         timeout_s=settings.retrain_timeout_min * 60,
         operators_chat_id=settings.operators_chat_id,
@@ -110,14 +112,22 @@ def retrain_config(settings: Settings) -> RetrainConfig:
             target_modules=tuple(settings.lora_targets),
             threads=settings.retrain_threads,
         ),
-        eval=EvalConfig(
-            batch_size=settings.eval_batch_size, max_new_tokens=settings.eval_max_new_tokens
-        ),
+        eval=eval_config(settings),
         gate=GateConfig(
             metric=settings.gate_metric,
             min_delta=settings.min_delta,
             max_regression=settings.max_regression,
         ),
+    )
+
+
+def eval_config(settings: Settings) -> EvalConfig:
+    """Evaluation decodes exactly as serving does (token limit, repetition penalty)."""
+    from bot.model_setup import service_config
+    from training.config import EvalConfig
+
+    return EvalConfig(
+        batch_size=settings.eval_batch_size, decoding=service_config(settings).decoding
     )
 
 
@@ -216,7 +226,7 @@ def eval_command(
     as_json: JsonFlag = False,
 ) -> None:
     """ROUGE-1/2/L/Lsum of one adapter (or the base model) on a test set."""
-    from training.config import EvalConfig
+    from bot.model_setup import pipeline_config
     from training.data import TEST_FILE, load_pairs
     from training.evaluate import evaluate
     from training.job import AdapterSpec, JobFailed, ModelUnderTest
@@ -230,13 +240,17 @@ def eval_command(
     if not pairs:
         _fail(f"{test}: no pairs to evaluate")
     chosen = _adapter_for_eval(settings, adapter)
-    config = EvalConfig(
-        batch_size=settings.eval_batch_size, max_new_tokens=settings.eval_max_new_tokens
-    )
+    config = eval_config(settings)
     from model.loading import ModelLoadError
 
     try:
-        subject = ModelUnderTest(base_model, settings.quantization, config)
+        subject = ModelUnderTest(
+            base_model,
+            settings.quantization,
+            config,
+            device=settings.device,
+            prompt=pipeline_config(settings).prompt,
+        )
         spec = None if chosen is None else AdapterSpec(chosen.id, chosen.version, chosen.path)
         subject.use(spec)
     except (ModelLoadError, JobFailed) as exc:

@@ -95,9 +95,6 @@ class Settings(BaseSettings):
     eval_batch_size: int = Field(
         EvalConfig.batch_size, ge=1, description="Test questions generated together."
     )
-    eval_max_new_tokens: int = Field(
-        EvalConfig.max_new_tokens, ge=1, description="Token limit of one evaluated answer."
-    )
     retrain_threads: int | None = Field(
         None, ge=1, description="CPU threads of the training process (default: torch's choice)."
     )

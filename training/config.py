@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model.config import DecodingConfig, PromptConfig
+
 #: The ROUGE variant the gate decides on unless configured otherwise.
 PRIMARY_METRIC = "rougeL"
 
@@ -65,8 +67,8 @@ class EvalConfig:
 
     batch_size: int = 16
     """Questions generated together."""
-    max_new_tokens: int = 96
-    """Upper bound on the tokens of one answer."""
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    """Decoding as serving does it (greedy; the same token limit and repetition penalty)."""
     bootstrap_samples: int = 1000
     """Paired bootstrap resamples for the 95 % interval of the difference."""
     seed: int = 0
@@ -121,6 +123,10 @@ class RetrainConfig:
     """Directory or hub id of the base model the adapters sit on."""
     quantization: str = "nf4"
     """``nf4`` or ``none``, as serving loads the base."""
+    device: str | None = None
+    """``cpu``, ``cuda``…; ``None`` picks CUDA when available (as serving does)."""
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    """Serving's prompt settings: training and evaluation must write the same prompts."""
     train_file: Path | None = None
     """Shipped training pairs (``None``: the packaged ``mydata.json``)."""
     test_file: Path | None = None

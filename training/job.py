@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.config import DecodingConfig, PromptConfig
 from training.config import Canary, EvalConfig, TrainConfig
 from training.data import load_pairs
 
@@ -54,6 +55,8 @@ class JobSpec:
     adapter_dir: str
     version: str
     incumbent: AdapterSpec | None = None
+    device: str | None = None
+    prompt: PromptConfig = field(default_factory=PromptConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     canaries: tuple[Canary, ...] = ()
@@ -68,10 +71,13 @@ class JobSpec:
         incumbent = data.pop("incumbent")
         train = data.pop("train")
         train["target_modules"] = tuple(train["target_modules"])
+        evaluation = data.pop("eval")
+        evaluation["decoding"] = DecodingConfig(**evaluation["decoding"])
         return cls(
             incumbent=AdapterSpec(**incumbent) if incumbent else None,
+            prompt=PromptConfig(**data.pop("prompt")),
             train=TrainConfig(**train),
-            eval=EvalConfig(**data.pop("eval")),
+            eval=EvalConfig(**evaluation),
             canaries=tuple(Canary(**c) for c in data.pop("canaries")),
             **data,
         )
@@ -84,18 +90,28 @@ class JobFailed(Exception):
 class ModelUnderTest:
     """The base model behind the serving generation code, switched between adapters."""
 
-    def __init__(self, base_model: str, quantization: str, eval_config: EvalConfig) -> None:
+    def __init__(
+        self,
+        base_model: str,
+        quantization: str,
+        eval_config: EvalConfig,
+        *,
+        device: str | None = None,
+        prompt: PromptConfig | None = None,
+    ) -> None:
         from model.adapters import AdapterConfig
-        from model.loading import LoadConfig, load_base
-        from model.service import DecodingConfig, GenerationService, ServiceConfig
+        from model.config import LoadConfig, ServiceConfig
+        from model.loading import load_base
+        from model.service import GenerationService
         from model.starter import is_starter_model
 
-        self.loaded = load_base(LoadConfig(base_model, quantization=quantization))  # type: ignore[arg-type]
-        self.compact = is_starter_model(Path(base_model))
-        config = ServiceConfig(
-            max_batch=eval_config.batch_size,
-            decoding=DecodingConfig(max_new_tokens=eval_config.max_new_tokens),
+        self.loaded = load_base(
+            LoadConfig(base_model, quantization=quantization, device=device)  # type: ignore[arg-type]
         )
+        # Serving decides the same way (bot/model_setup.py): starter models get compact prompts.
+        self.compact = is_starter_model(Path(base_model))
+        self.prompt = prompt or PromptConfig()
+        config = ServiceConfig(max_batch=eval_config.batch_size, decoding=eval_config.decoding)
         self.service = GenerationService(
             self.loaded, config, adapters=AdapterConfig(follow_registry=False)
         )
@@ -120,14 +136,18 @@ class ModelUnderTest:
         """Greedy answers to new-chat questions, as serving would give them."""
         from training.train import prompt_for
 
-        prompts = [prompt_for(q, self.loaded.tokenizer, compact=self.compact) for q in questions]
+        tokenizer = self.loaded.tokenizer
+        prompts = [
+            prompt_for(q, tokenizer, compact=self.compact, config=self.prompt) for q in questions
+        ]
         texts, _, counts, _ = self.service.generate_texts(prompts)
         return texts, sum(counts)
 
 
 def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train the candidate and evaluate base, incumbent and candidate; returns the result."""
-    from model.loading import LoadConfig, load_base
+    from model.config import LoadConfig
+    from model.loading import load_base
     from model.starter import is_starter_model
     from training.evaluate import evaluate
     from training.train import train_adapter
@@ -138,7 +158,9 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
     test_pairs = load_pairs(Path(spec.test_file))
 
     say(f"training on {len(train_pairs)} pairs")
-    loaded = load_base(LoadConfig(spec.base_model, quantization=spec.quantization))  # type: ignore[arg-type]
+    loaded = load_base(
+        LoadConfig(spec.base_model, quantization=spec.quantization, device=spec.device)  # type: ignore[arg-type]
+    )
 
     def on_step(step: int, total: int, loss: float) -> None:
         if step == 1 or step % 10 == 0 or step == total:
@@ -150,6 +172,7 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
         Path(spec.adapter_dir),
         spec.train,
         compact=is_starter_model(Path(spec.base_model)),
+        prompt=spec.prompt,
         metadata={"version": spec.version, **spec.metadata},
         on_step=on_step,
     )
@@ -157,7 +180,9 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
     del loaded
     gc.collect()
 
-    subject = ModelUnderTest(spec.base_model, spec.quantization, spec.eval)
+    subject = ModelUnderTest(
+        spec.base_model, spec.quantization, spec.eval, device=spec.device, prompt=spec.prompt
+    )
     results: dict[str, Any] = {}
 
     def progress(name: str) -> Callable[[int, int], None]:

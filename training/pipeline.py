@@ -181,6 +181,8 @@ class _Run:
             adapter_dir=str(adapter_dir),
             version=version,
             incumbent=incumbent,
+            device=self.config.device,
+            prompt=self.config.prompt,
             train=self.config.train,
             eval=self.config.eval,
             canaries=self.config.gate.canaries,

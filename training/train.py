@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from model.config import PromptConfig
 from model.prompting import build_prompt, completion_text
 from model.text.langid import detect
 from model.text.policy import reply_policy
@@ -85,14 +86,23 @@ class TrainResult:
         return self.loss_epochs[-1][1] if self.loss_epochs else float("nan")
 
 
-def prompt_for(question: str, tokenizer: Any, *, compact: bool) -> str:
+def prompt_for(
+    question: str, tokenizer: Any, *, compact: bool, config: PromptConfig | None = None
+) -> str:
     """The prompt serving builds for a new chat's ``question`` (no history, no preference)."""
     language = reply_policy(detect(question).label).language
-    return build_prompt(question, language=language, tokenizer=tokenizer, compact=compact)
+    return build_prompt(
+        question, language=language, tokenizer=tokenizer, config=config, compact=compact
+    )
 
 
 def encode_pairs(
-    pairs: Sequence[dict[str, str]], tokenizer: Any, *, compact: bool, max_length: int
+    pairs: Sequence[dict[str, str]],
+    tokenizer: Any,
+    *,
+    compact: bool,
+    max_length: int,
+    prompt: PromptConfig | None = None,
 ) -> tuple[list[Example], int]:
     """Tokenize pairs into examples; returns (examples, how many were skipped as too long).
 
@@ -103,9 +113,9 @@ def encode_pairs(
     examples: list[Example] = []
     skipped = 0
     for pair in pairs:
-        prompt = prompt_for(pair["text"], tokenizer, compact=compact)
+        text = prompt_for(pair["text"], tokenizer, compact=compact, config=prompt)
         answer = completion_text(pair["completion"], tokenizer)
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
         if len(prompt_ids) >= max_length or not answer_ids:
             skipped += 1
@@ -177,19 +187,20 @@ def train_adapter(
     config: TrainConfig,
     *,
     compact: bool,
+    prompt: PromptConfig | None = None,
     metadata: dict[str, Any] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on ``loaded`` (a :class:`model.loading.LoadedModel`) and save it.
 
-    ``compact`` must be what serving passes to ``build_prompt`` for this base (starter
-    models). ``on_step(step, total_steps, loss)`` is called after every optimizer step.
+    ``compact`` and ``prompt`` must be what serving passes to ``build_prompt`` for this base
+    (``compact``: starter models). ``on_step(step, total_steps, loss)`` follows every step.
     """
     threads_before = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return _train(loaded, pairs, out_dir, config, compact, metadata, on_step)
+        return _train(loaded, pairs, out_dir, config, compact, prompt, metadata, on_step)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -200,6 +211,7 @@ def _train(
     out_dir: Path,
     config: TrainConfig,
     compact: bool,
+    prompt: PromptConfig | None,
     metadata: dict[str, Any] | None,
     on_step: Callable[[int, int, float], None] | None,
 ) -> TrainResult:
@@ -208,7 +220,7 @@ def _train(
     _seed_everything(config.seed)
     tokenizer = loaded.tokenizer
     examples, skipped = encode_pairs(
-        pairs, tokenizer, compact=compact, max_length=config.max_length
+        pairs, tokenizer, compact=compact, max_length=config.max_length, prompt=prompt
     )
     if not examples:
         raise ValueError("no training examples: every pair was empty or too long")
@@ -271,6 +283,7 @@ def _train(
         "base_model": getattr(loaded, "name", None),
         "quantization": getattr(loaded, "quantization", None),
         "config": asdict(config),
+        "prompt": asdict(prompt or PromptConfig()),
         "data": {"pairs": len(pairs), "fingerprint": data_fingerprint(pairs)},
         "result": {
             "examples": result.examples,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from model.config import DecodingConfig
 from storage.conversations import add_message, add_reply, upsert_chat, upsert_customer
 from storage.corrections import add_correction
 from storage.db import Database
@@ -112,7 +113,9 @@ def retrain_config(
         test_file=test_file,
         min_new_pairs=2,
         train=TrainConfig(epochs=1, batch_size=4, max_length=96, threads=1),
-        eval=EvalConfig(batch_size=8, max_new_tokens=8, bootstrap_samples=200),
+        eval=EvalConfig(
+            batch_size=8, decoding=DecodingConfig(max_new_tokens=8), bootstrap_samples=200
+        ),
         gate=GateConfig(canaries=CANARIES),
     )
 
