@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.answering import Answerer
-from bot.app import build_application, serve
+from bot.app import Scheduler, build_application, serve
 from bot.settings import Settings
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadConfig, LoadedModel, load_base
@@ -123,14 +123,20 @@ async def start_bot(
     """Start the bot with optional setting overrides; stopped at the end of the test."""
     running: list[RunningBot] = []
 
-    async def start(answerer_override: Answerer | None = None, **overrides: Any) -> RunningBot:
+    async def start(
+        answerer_override: Answerer | None = None,
+        scheduler: Scheduler | None = None,
+        **overrides: Any,
+    ) -> RunningBot:
         settings = make_settings(**overrides)
         application = build_application(
             settings, database=staffed_database, answerer=answerer_override or answerer
         )
         stop_event = asyncio.Event()
         mark = api.mark()
-        task = asyncio.create_task(serve(application, settings, stop=stop_event))
+        task = asyncio.create_task(
+            serve(application, settings, stop=stop_event, scheduler=scheduler)
+        )
         ready = "setWebhook" if settings.webhook_url else "deleteWebhook"
         # PTB deletes any webhook before it starts polling; either call means "up".
         waiter = asyncio.create_task(api.wait_for(ready, since=mark))

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from bot.answering import Answer, Answerer
+from bot.cli_training import retrain_config, schedule_config
 from bot.texts import say
 from tests.bot.conftest import CUSTOMER_ID, free_port
 from tests.bot.fake_bot_api import FakeBotApi
+from training.schedule import create_scheduler
 
 
 def to_customer(call: Any) -> bool:
@@ -131,3 +133,22 @@ async def test_no_token_and_no_message_text_in_logs(
         if record.levelno >= logging.INFO:
             assert secret_question not in rendered, record.name
     assert "<bot-token>" in caplog.text  # PTB's debug lines carried it, masked
+
+
+async def test_the_nightly_retrain_is_scheduled_while_serving(
+    start_bot: Any, api: FakeBotApi, make_settings: Any, staffed_database: Any, tiny_model_dir: Any
+) -> None:
+    settings = make_settings(base_model=str(tiny_model_dir), retrain_cron="30 3 * * *")
+    scheduler = create_scheduler(
+        staffed_database,
+        retrain_config(settings),
+        schedule_config(settings),
+        notify=lambda notice: None,
+    )
+    bot = await start_bot(scheduler=scheduler, base_model=str(tiny_model_dir))
+    assert scheduler.running
+    (job,) = scheduler.get_jobs()
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 30)
+    assert str(job.next_run_time.tzinfo) == "Asia/Dhaka"
+    await bot.stop()
+    assert not scheduler.running
