@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.cli import load_shipped_knowledge
 from bot.texts import say
+from storage.knowledge import replace_knowledge
 from storage.models import BotReply, Customer, Feedback, Message
 from tests.bot.conftest import AGENTS_CHAT, CUSTOMER_ID, FAQ, STRANGER_ID, seed_faq
 from tests.bot.fake_bot_api import FakeBotApi
@@ -242,3 +243,29 @@ async def test_mirroring_follows_the_setting(
             f"Q: {FAQ[1][0]}",
             f"A: {FAQ[1][1]}",
         ]
+
+
+async def test_a_long_answer_is_split_with_buttons_on_the_last_part(
+    start_bot: Any, api: FakeBotApi
+) -> None:
+    bot = await start_bot()
+    policy = "\n\n".join(
+        (f"{n}. রিটার্নের নিয়ম: পণ্য হাতে পাওয়ার ৭ দিনের মধ্যে অ্যাপ থেকে রিটার্ন রিকোয়েস্ট করুন। " * 6).strip()
+        for n in range(1, 12)
+    )
+    assert len(policy) > 4096
+    with bot.database.write() as session:
+        replace_knowledge(session, source="test", pairs=[("রিটার্ন পলিসি কী?", policy, "bn")])
+    mark = api.mark()
+    await api.say(api.user(CUSTOMER_ID), "আপনাদের রিটার্ন পলিসি কী?")
+    await api.wait_for("sendMessage", lambda c: c.chat_id == AGENTS_CHAT, since=mark)
+    parts = api.find(lambda c: c.method == "sendMessage" and to_customer(c), since=mark)
+    assert len(parts) == 2 and all(len(p.text) <= 4096 for p in parts)
+    assert "\n\n".join(p.text for p in parts) == policy  # cut at a paragraph break
+    assert not parts[0].buttons and [b["text"] for b in parts[1].buttons] == ["👍", "👎"]
+    with bot.database.read() as session:
+        (reply,) = session.scalars(select(BotReply)).all()
+        answer = session.get(Message, reply.message_id)
+        # The stored answer is whole; it points at the part that carries the buttons.
+        assert answer is not None and answer.text == policy
+        assert answer.telegram_message_id == parts[1].result["message_id"]
