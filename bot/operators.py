@@ -19,6 +19,7 @@ from bot.deps import Deps, deps
 from bot.roles import staff_only, usage
 from bot.sending import send_text
 from storage.conversations import count_pending_replies
+from storage.corrections import count_untrained_corrections
 from storage.errors import StorageError
 from storage.models import Adapter, RetrainRun
 from storage.registry import (
@@ -78,6 +79,7 @@ def _status(session: Session) -> str:
         "Adapter in service: "
         + (_adapter_line(adapter) if adapter else "none (the base model answers)"),
         "Last retrain: " + (_run_line(run) if run else "never"),
+        f"Corrections waiting for the next retrain: {count_untrained_corrections(session)}",
         f"Flagged replies waiting for an agent: {count_pending_replies(session)}",
     ]
     return "\n".join(lines)

@@ -278,3 +278,15 @@ def active_corrections_stamp(session: Session) -> tuple[int, int]:
         )
     ).one()
     return int(count), int(top or 0)
+
+
+def count_untrained_corrections(session: Session) -> int:
+    """Active corrections no retrain run has used yet (waiting for the next retrain)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Correction)
+            .where(Correction.status == "active", Correction.retrain_run_id.is_(None))
+        )
+        or 0
+    )

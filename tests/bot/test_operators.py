@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from bot.cli_training import retrain_config
 from bot.operators import report_pusher
+from storage.conversations import add_message, add_reply, upsert_chat
+from storage.corrections import add_correction
 from storage.models import Adapter, RetrainRun
 from storage.registry import add_adapter
-from tests.bot.conftest import OPERATOR_ID, OPERATORS_CHAT
+from tests.bot.conftest import CUSTOMER_ID, OPERATOR_ID, OPERATORS_CHAT
 from tests.bot.fake_bot_api import Call, FakeBotApi
 from tests.shared.adapters import save_random_adapter
 from tests.training.fakes import FakeRunner
@@ -39,6 +41,7 @@ async def test_operator_commands(
     assert status.text.splitlines() == [
         "Adapter in service: none (the base model answers)",
         "Last retrain: never",
+        "Corrections waiting for the next retrain: 0",
         "Flagged replies waiting for an agent: 0",
     ]
     (listing,) = await command(api, "/adapters")
@@ -66,8 +69,17 @@ async def test_operator_commands(
     photos = await api.wait_for("sendPhoto", in_ops, since=mark, count=2)
     assert photos[0].text.startswith("uttor retrain run 2: promoted")
     assert photos[0].files["photo"].startswith(b"\x89PNG") and "caption" not in photos[1].params
+    with bot.database.write() as session:  # an agent's correction after that run
+        chat = upsert_chat(session, telegram_chat_id=CUSTOMER_ID)
+        question = add_message(session, chat_id=chat.id, direction="in", text="hotline?")
+        answer = add_message(session, chat_id=chat.id, direction="out", text="no idea")
+        reply = add_reply(
+            session, message_id=answer.id, source="model", question_message_id=question.id
+        )
+        add_correction(session, reply_id=reply.id, agent_user_id=1, text="Call 16789.")
     (status,) = await command(api, "/status")
     assert status.text.splitlines()[0].startswith("Adapter in service: #1 r0002-")
+    assert "Corrections waiting for the next retrain: 1" in status.text
     assert "Last retrain: run 2 (test)" in status.text
 
     # /promote checks the files first: the fake runner's adapter folder holds no weights.
