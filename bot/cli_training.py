@@ -349,6 +349,10 @@ def adapters_promote(
         if adapter is None:
             _fail(f"no adapter {adapter_id!r}; see `uttor adapters list`")
         found_id, path, version = adapter.id, adapter.path, adapter.version
+        status, reason = adapter.status, adapter.reason
+    # The registry's verdict first: a rejected adapter is refused whatever its files hold.
+    if status == "rejected":
+        _fail(f"refused: adapter {version} was rejected ({reason or 'no reason recorded'})")
     try:
         verify_adapter(Path(path), version=version)
     except AdapterInvalid as exc:
@@ -408,9 +412,9 @@ def report(
             "report": run.report_path,
         }
     summary = ""
-    if run.report_path:
+    if row["report"]:
         try:
-            data = json.loads((Path(run.report_path).parent / "report.json").read_text("utf-8"))
+            data = json.loads((Path(row["report"]).parent / "report.json").read_text("utf-8"))
             summary = summary_text(data)
         except (OSError, ValueError):
             summary = ""
@@ -441,7 +445,12 @@ def worker() -> None:
     )
 
     def stop(signum: int, _frame: Any) -> None:
-        scheduler.shutdown(wait=False)
+        # A retrain in progress is abandoned (its child process dies with the process group
+        # and the run is marked interrupted at the next start).
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:
+            raise SystemExit(0)  # stopped before the scheduler even started
 
     signal.signal(signal.SIGTERM, stop)
     job = scheduler.get_jobs()[0]

@@ -13,6 +13,7 @@ questions for the candidate. The result is JSON for the parent to gate and repor
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -20,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,7 +34,16 @@ from training.data import load_pairs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AdapterSpec", "JobFailed", "JobSpec", "ModelUnderTest", "run_job", "spawn_job"]
+__all__ = [
+    "AdapterSpec",
+    "JobFailed",
+    "JobSpec",
+    "JobStopped",
+    "ModelUnderTest",
+    "run_job",
+    "spawn_job",
+    "stop_jobs",
+]
 
 
 @dataclass(frozen=True)
@@ -247,10 +258,45 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
     }
 
 
+#: Training processes running now, so a shutting-down scheduler can stop them.
+_children: set[subprocess.Popen[bytes]] = set()
+_stopped: set[int] = set()
+_children_lock = threading.Lock()
+
+
+class JobStopped(JobFailed):
+    """The training process was stopped because this process is shutting down."""
+
+
+def stop_jobs() -> int:
+    """Kill every running training process (orderly shutdown); returns how many."""
+    with _children_lock:
+        children = list(_children)
+        _stopped.update(child.pid for child in children)
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+    return len(children)
+
+
+def _child_setup(nice: int) -> None:
+    """In the child before exec: own process group, lower priority, die with the parent."""
+    os.setsid()
+    if nice:
+        os.nice(nice)
+    with contextlib.suppress(OSError, AttributeError):
+        # Linux: SIGKILL the child when the thread that started it dies (a killed worker
+        # must not leave an orphan training for hours).
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10) -> dict[str, Any]:
     """Run :func:`run_job` in a child process; returns its result or raises :class:`JobFailed`.
 
-    The child's log is ``work_dir/job.log``. On timeout the whole process group is killed.
+    The child's log is ``work_dir/job.log``. On timeout the whole process group is killed;
+    :func:`stop_jobs` kills it on shutdown (:class:`JobStopped`).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     spec_path, result_path = work_dir / "job.json", work_dir / "job-result.json"
@@ -258,20 +304,17 @@ def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10
     spec_path.write_text(spec.to_json(), encoding="utf-8")
     result_path.unlink(missing_ok=True)
 
-    def lower_priority() -> None:
-        os.setsid()
-        if nice:
-            os.nice(nice)
-
     command = [sys.executable, "-m", "training.job", str(spec_path), str(result_path)]
     with log_path.open("w", encoding="utf-8") as log_file:
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=lower_priority,  # noqa: PLW1509 - no threads touch state before exec
+            preexec_fn=lambda: _child_setup(nice),  # noqa: PLW1509 - only os calls before exec
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        with _children_lock:
+            _children.add(child)
         try:
             code = child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
@@ -281,9 +324,17 @@ def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10
             raise JobFailed(f"training took longer than {limit} and was stopped") from exc
         except BaseException:
             # The parent is being stopped: do not leave an orphan training process behind.
-            os.killpg(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             raise
+        finally:
+            with _children_lock:
+                _children.discard(child)
+                stopped = child.pid in _stopped
+                _stopped.discard(child.pid)
+    if stopped:
+        raise JobStopped("training stopped: the process running it is shutting down")
     if code != 0 or not result_path.is_file():
         raise JobFailed(f"training process exited with {code}: {_last_line(log_path)}")
     return json.loads(result_path.read_text(encoding="utf-8"))

@@ -42,7 +42,7 @@ from training.data import TEST_FILE, TRAIN_FILE
 from training.evaluate import EvalResult, difference
 from training.export import Export, build_export, read_manifest, write_export
 from training.gate import CanaryAnswer, Decision, decide
-from training.job import AdapterSpec, JobSpec, spawn_job
+from training.job import AdapterSpec, JobSpec, JobStopped, spawn_job
 from training.lock import retrain_lock
 from training.report import summary_text, write_report
 
@@ -105,9 +105,14 @@ def run_retrain(
     *,
     trigger: str = "manual",
     force: bool = False,
-    runner: Runner = spawn_job,
+    runner: Runner | None = None,
 ) -> RetrainOutcome:
-    """Run the retrain pipeline now (see the module docstring); never runs two at once."""
+    """Run the retrain pipeline now (see the module docstring); never runs two at once.
+
+    ``runner`` runs the training-and-evaluation job; ``None`` means :func:`spawn_job` (a child
+    process), looked up at call time.
+    """
+    runner = runner or spawn_job
     with retrain_lock(database) as lock:
         if not lock.acquired:
             reason = f"another retrain is running ({lock.other or 'unknown holder'})"
@@ -122,6 +127,9 @@ def run_retrain(
         run = _Run(database, config, run_id, started_at, trigger, force, runner)
         try:
             return run.execute()
+        except JobStopped as exc:
+            log.warning("retrain run %d stopped: %s", run_id, exc)
+            return run.fail(exc, status="interrupted")
         except Exception as exc:
             log.exception("retrain run %d failed", run_id)
             return run.fail(exc)
@@ -313,9 +321,9 @@ class _Run:
         log.info("retrain run %d skipped: %s", self.run_id, reason)
         return self.outcome("succeeded", "skipped", reason, {}, written)
 
-    def fail(self, exc: BaseException) -> RetrainOutcome:
+    def fail(self, exc: BaseException, *, status: str = "failed") -> RetrainOutcome:
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:1000]
-        self.report.update(status="failed", decision="failed", reason=error, error=error)
+        self.report.update(status=status, decision="failed", reason=error, error=error)
         written: dict[str, Path] = {}
         try:
             written = self.write()
@@ -325,14 +333,14 @@ class _Run:
             finish_run(
                 session,
                 run_id=self.run_id,
-                status="failed",
+                status=status,
                 decision="failed",
                 reason=error,
                 error=error,
                 counts=self.counts,
                 report_path=str(written["html"]) if written else None,
             )
-        return self.outcome("failed", "failed", error, {}, written)
+        return self.outcome(status, "failed", error, {}, written)
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ talks to Telegram itself. The callback is called on the scheduler's thread.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from storage.db import Database
 from training.config import RetrainConfig
+from training.job import stop_jobs
 from training.pipeline import RetrainOutcome, recover_interrupted, run_retrain
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ __all__ = [
     "ScheduleConfig",
     "add_retrain_job",
     "create_scheduler",
+    "crontab_trigger",
     "scheduled_retrain",
 ]
 
@@ -88,14 +91,38 @@ def scheduled_retrain(
     return outcome
 
 
-def add_retrain_job(scheduler: Any, schedule: ScheduleConfig, job: Callable[[], Any]) -> Any:
-    """Add the nightly cron job to an APScheduler 3 scheduler; returns the job."""
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def crontab_trigger(expression: str, timezone: str) -> Any:
+    """A ``CronTrigger`` for a standard five-field crontab line.
+
+    APScheduler 3's ``CronTrigger.from_crontab`` reads the weekday field with its own
+    numbering (0 = Monday), not crontab's (0 or 7 = Sunday, 1 = Monday): ``* * * * 1`` would
+    fire on Tuesdays. Numeric weekdays are rewritten as names, which both agree on.
+    """
     from apscheduler.triggers.cron import CronTrigger
 
-    trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"crontab {expression!r} needs 5 fields, has {len(fields)}")
+    fields[4] = re.sub(r"(?<![/\w])([0-7])(?!\w)", lambda m: _CRON_DAYS[int(m.group(1))], fields[4])
+    minute, hour, day, month, day_of_week = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=day_of_week,
+        timezone=ZoneInfo(timezone),
+    )
+
+
+def add_retrain_job(scheduler: Any, schedule: ScheduleConfig, job: Callable[[], Any]) -> Any:
+    """Add the nightly cron job to an APScheduler 3 scheduler; returns the job."""
     return scheduler.add_job(
         job,
-        trigger=trigger,
+        trigger=crontab_trigger(schedule.cron, schedule.timezone),
         id=JOB_ID,
         name="nightly retrain",
         replace_existing=True,
@@ -103,6 +130,27 @@ def add_retrain_job(scheduler: Any, schedule: ScheduleConfig, job: Callable[[], 
         coalesce=True,
         max_instances=1,
     )
+
+
+def _scheduler_class(blocking: bool) -> type:
+    """An APScheduler class whose ``shutdown`` first stops a running training process.
+
+    APScheduler's ``shutdown(wait=True)`` waits for running jobs, which for a retrain can be
+    hours; stopping the child first lets the run end at once (recorded ``interrupted``).
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    base = BlockingScheduler if blocking else BackgroundScheduler
+
+    class RetrainScheduler(base):  # type: ignore[misc, valid-type]
+        def shutdown(self, wait: bool = True) -> None:
+            stopped = stop_jobs()
+            if stopped:
+                log.warning("stopped %d training process(es) for shutdown", stopped)
+            super().shutdown(wait=wait)
+
+    return RetrainScheduler
 
 
 def create_scheduler(
@@ -119,13 +167,9 @@ def create_scheduler(
     otherwise a ``BackgroundScheduler`` whose thread runs beside the bot's event loop (the
     pipeline is synchronous and its heavy work is in a child process anyway).
     """
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     recovered = recover_interrupted(database)
     if recovered:
         log.warning("marked %d retrain run(s) left running as interrupted", recovered)
-    cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=ZoneInfo(schedule.timezone))
+    scheduler = _scheduler_class(blocking)(timezone=ZoneInfo(schedule.timezone))
     add_retrain_job(scheduler, schedule, lambda: scheduled_retrain(database, config, notify))
     return scheduler
