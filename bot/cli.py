@@ -56,8 +56,17 @@ def open_database(settings: Settings | None = None) -> Any:
 
 
 @app.command()
-def init(as_json: JsonFlag = False) -> None:
-    """Create or upgrade the database and load the shipped knowledge base (idempotent)."""
+def init(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Build a very small starter model (under a minute).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create or upgrade the database, build the starter model if absent, load the knowledge base.
+
+    Idempotent: a second run changes nothing. The starter model is built only when
+    UTTOR_BASE_MODEL is unset.
+    """
     from migrations.runner import heads, upgrade
 
     settings = get_settings()
@@ -66,17 +75,34 @@ def init(as_json: JsonFlag = False) -> None:
     upgrade(settings.db_url)
     knowledge = load_shipped_knowledge(database)
     database.dispose()
+    base_model = settings.base_model or str(_ensure_starter(settings, quick, not as_json))
     result = {
         "home": str(settings.home.resolve()),
         "database": _safe_url(settings.db_url),
         "schema": heads()[0],
         "knowledge_pairs": knowledge,
+        "base_model": base_model,
     }
     if as_json:
         emit(result)
     else:
         typer.echo(f"database ready at schema {result['schema']}: {result['database']}")
         typer.echo(f"knowledge base: {knowledge} question/answer pairs from mydata.json")
+        typer.echo(f"base model: {base_model}")
+
+
+def _ensure_starter(settings: Settings, quick: bool, progress: bool) -> Any:
+    """The starter model's folder, built first when absent (a progress bar shows the ETA)."""
+    from model.starter import default_model_dir, ensure_starter_model
+    from training.data import CORPUS_DIR
+
+    existing = default_model_dir(settings.models_dir)
+    # A full-size starter model serves better than a quick one; never downgrade to --quick.
+    if existing is not None and (quick or existing.name != "starter-quick"):
+        return existing
+    return ensure_starter_model(
+        settings.models_dir, corpus_dir=CORPUS_DIR, quick=quick, progress=progress
+    )
 
 
 def load_shipped_knowledge(database: Any) -> int:
@@ -163,9 +189,9 @@ def _safe_url(url: str) -> str:
 
 def _register_feature_commands() -> None:
     """Commands that live beside the feature they drive."""
-    from bot import cli_serve, cli_text, cli_training
+    from bot import cli_model, cli_serve, cli_text, cli_training
 
-    for module in (cli_text, cli_serve, cli_training):
+    for module in (cli_text, cli_model, cli_serve, cli_training):
         module.register(app)
 
 

@@ -16,6 +16,7 @@ from bot.cli import app, main
 from migrations.runner import heads
 from storage.db import Database
 from storage.knowledge import knowledge_pairs
+from tests.shared.tiny_models import tiny_model_dir  # noqa: F401  (a fixture)
 from training.data import TRAIN_FILE, load_pairs
 
 UTTOR = shutil.which("uttor")
@@ -34,6 +35,8 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def home(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("UTTOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("UTTOR_DATABASE_URL", db_url)
+    # A configured base model means init builds no starter model (tests/model covers that).
+    monkeypatch.setenv("UTTOR_BASE_MODEL", str(tmp_path / "configured-model"))
     return tmp_path / "home"
 
 
@@ -44,6 +47,7 @@ def test_init_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> N
         result = json.loads(out)
         assert result["schema"] == heads()[0]
         assert result["knowledge_pairs"] == len(load_pairs(TRAIN_FILE))
+        assert result["base_model"] == str(home.parent / "configured-model")
     with Database(os.environ["UTTOR_DATABASE_URL"]).read() as session:
         pairs = knowledge_pairs(session)
     assert len(pairs) == len(load_pairs(TRAIN_FILE))
@@ -114,8 +118,8 @@ def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.skipif(UTTOR is None, reason="console script not installed")
 def test_console_script(tmp_path: Path) -> None:
-    env = {**os.environ, "UTTOR_HOME": str(tmp_path), "UTTOR_DATABASE_URL": ""}
-    env.pop("UTTOR_DATABASE_URL")
+    env = {**os.environ, "UTTOR_HOME": str(tmp_path), "UTTOR_BASE_MODEL": str(tmp_path / "m")}
+    env.pop("UTTOR_DATABASE_URL", None)
     done = subprocess.run([UTTOR, "init"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "uttor.db").exists()
@@ -127,3 +131,20 @@ def test_console_script(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+
+
+def test_init_uses_the_starter_model_when_no_base_is_set(
+    tmp_path: Path,
+    sqlite_url: str,
+    tiny_model_dir: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without UTTOR_BASE_MODEL, init makes sure a starter model exists (here: already built)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("UTTOR_HOME", str(home))
+    monkeypatch.setenv("UTTOR_DATABASE_URL", sqlite_url)
+    shutil.copytree(tiny_model_dir, home / "models" / "starter-quick")
+    code, out, err = run(["init", "--quick", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["base_model"] == str(home / "models" / "starter-quick")
