@@ -14,6 +14,14 @@ from model.config import DecodingConfig
 from storage.conversations import add_message, add_reply, upsert_chat, upsert_customer
 from storage.corrections import add_correction
 from storage.db import Database
+from tests.bot.conftest import (  # noqa: F401 - the bot's fixtures, for the full-loop test
+    answerer,
+    api,
+    make_settings,
+    staffed_database,
+    start_bot,
+    tiny_model,
+)
 from tests.shared.tiny_models import tiny_model_dir  # noqa: F401 - a fixture
 from training.config import Canary, EvalConfig, GateConfig, RetrainConfig, TrainConfig
 

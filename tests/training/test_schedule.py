@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database
-from storage.registry import get_run, start_run
+from storage.registry import get_run, latest_run, start_run
 from tests.training.conftest import Conversations
 from tests.training.fakes import FakeRunner
 from training.config import RetrainConfig
@@ -117,3 +118,32 @@ def test_a_malformed_crontab_is_refused() -> None:
 
     with pytest.raises(ValueError):
         crontab_trigger("0 2 * *", "Asia/Dhaka")
+
+
+def test_shutdown_stops_a_running_training_process(
+    sqlite_database: Database,
+    conversations: Conversations,
+    real_retrain_config: RetrainConfig,
+) -> None:
+    """``shutdown()`` would otherwise wait for the whole training (hours on a real model)."""
+    for i in range(3):
+        conversations.corrected(f"kisti {i} kobe?", "?", f"Kisti {i} maser 5 tarikhe.")
+    config = replace(
+        real_retrain_config, train=replace(real_retrain_config.train, epochs=500, batch_size=1)
+    )
+    scheduler = create_scheduler(sqlite_database, config, ScheduleConfig(timezone="UTC"))
+    scheduler.get_job(JOB_ID).modify(next_run_time=datetime.now(UTC))
+    scheduler.start()
+    try:
+        for _ in range(3000):
+            logs = list(config.home.glob("reports/*/job/job.log"))
+            if logs and "step 1/" in logs[0].read_text(encoding="utf-8"):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("training never started")
+    finally:
+        scheduler.shutdown()
+    with sqlite_database.read() as session:
+        run = latest_run(session)
+        assert run.status == "interrupted" and "shutting down" in run.error
