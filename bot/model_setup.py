@@ -44,6 +44,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         max_batch=settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         timeout_s=settings.generation_timeout_s,
+        threads=settings.threads,
         decoding=DecodingConfig(
             max_new_tokens=settings.max_new_tokens,
             repetition_penalty=settings.repetition_penalty,

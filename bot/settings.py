@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     device: str | None = Field(
         None, description="Where the model runs: cpu, cuda or cuda:N (default CUDA if present)."
     )
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads for generation (default all cores; 1 on busy 2-core)."
+    )
     max_batch: int = Field(
         ServiceConfig.max_batch, ge=1, description="Most chats answered by one batched generate."
     )

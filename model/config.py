@@ -52,12 +52,14 @@ class ServiceConfig:
 
     max_batch: int = 16
     """Most requests generated together in one batch."""
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 2.0
     """How long the first request of an idle service waits for others to join its batch."""
     timeout_s: float = 30.0
     """Per-request time limit, queueing included; past it the caller gets a fallback."""
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     """Decoding settings."""
+    threads: int | None = None
+    """torch CPU threads for the whole process (``None``: torch's default, one per core)."""
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,9 @@ class GenerationService:
         """Load the active adapter and start the batcher (and the registry watcher)."""
         if self._executor is not None:
             return
+        if self.config.threads:
+            # Process-wide: on a small shared CPU one thread avoids OpenMP spin-wait collapse.
+            torch.set_num_threads(self.config.threads)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uttor-generate")
         loop = asyncio.get_running_loop()
         follow = self.database is not None and self.adapter_config.follow_registry
@@ -246,6 +249,24 @@ class GenerationService:
             for i, r in enumerate(batch)
         ]
 
+    def generation_config(self) -> Any:
+        """The ``transformers.GenerationConfig`` every batch uses (benchmarks reuse it)."""
+        from transformers import GenerationConfig
+
+        decoding = self.config.decoding
+        return GenerationConfig(
+            max_new_tokens=decoding.max_new_tokens,
+            min_new_tokens=decoding.min_new_tokens,
+            suppress_tokens=self.suppressed_ids or None,
+            do_sample=decoding.do_sample,
+            temperature=decoding.temperature if decoding.do_sample else None,
+            top_p=decoding.top_p if decoding.do_sample else None,
+            repetition_penalty=decoding.repetition_penalty,
+            eos_token_id=self.stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            bos_token_id=self.tokenizer.bos_token_id,
+        )
+
     @torch.inference_mode()
     def generate_texts(
         self, prompts: list[str], *, criteria: Any = None
@@ -255,9 +276,9 @@ class GenerationService:
         Returns texts, prompt token counts, completion token counts and whether each row
         ended its turn.
         """
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import StoppingCriteriaList
 
-        tokenizer, decoding = self.tokenizer, self.config.decoding
+        tokenizer = self.tokenizer
         encoded = tokenizer(
             prompts,
             add_special_tokens=False,
@@ -266,18 +287,7 @@ class GenerationService:
             max_length=self.max_prompt_tokens,
             return_tensors="pt",
         ).to(self.loaded.device)
-        generation_config = GenerationConfig(
-            max_new_tokens=decoding.max_new_tokens,
-            min_new_tokens=decoding.min_new_tokens,
-            suppress_tokens=self.suppressed_ids or None,
-            do_sample=decoding.do_sample,
-            temperature=decoding.temperature if decoding.do_sample else None,
-            top_p=decoding.top_p if decoding.do_sample else None,
-            repetition_penalty=decoding.repetition_penalty,
-            eos_token_id=self.stop_ids,
-            pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id,
-        )
+        generation_config = self.generation_config()
         output = self.slot.model.generate(
             **encoded,
             generation_config=generation_config,

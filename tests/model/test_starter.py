@@ -22,8 +22,7 @@ from model.starter import (
     train_tokenizer,
     training_text,
 )
-
-from .conftest import TINY, build_tiny
+from tests.shared.tiny_models import TINY, build_tiny
 
 BANGLA = [
     "আমার অর্ডার কবে আসবে?",

@@ -33,7 +33,10 @@ TINY = replace(
     max_positions=512,
     block_size=64,
     batch_size=8,
-    steps=30,
+    micro_batch=8,
+    # Enough steps (at a high rate) that greedy replies are short words, not empty.
+    steps=40,
+    learning_rate=1e-2,
     warmup_steps=5,
     max_chars=25_000,
 )
