@@ -1,0 +1,459 @@
+"""Load test: the real bot (polling) against a fake Bot API, under an open arrival rate.
+
+Usage, from the repository root::
+
+    python bench/load.py                                  # 100 customers x 20 messages, model
+    python bench/load.py --responder instant              # bot + storage path, no model
+    python bench/load.py --db postgres                    # a fresh schema on 127.0.0.1:5432
+    python bench/load.py --model tiny --rate 4            # a tiny model built on the fly
+    python bench/load.py --customers 5 --messages 2 --json
+
+The bot is the product's own: :func:`bot.app.build_application` and :func:`bot.app.serve`
+(polling), with the pipeline of ``uttor serve`` (:func:`bot.model_setup.build_pipeline`: the
+starter model under ``UTTOR_HOME``, or ``--model``), on a fresh database. The customers and the
+fake Telegram server run in a child process (``bench/customers.py``). Messages arrive as a
+Poisson process of ``--rate`` per second (open loop: nobody waits for an answer before the
+next customer writes), each customer sending ``--messages`` questions from the held-out test
+set in all four registers (bn, en, banglish, mixed).
+
+Reported: messages/s held (replies over the time from the first message to the last reply),
+reply latency p50/p95/p99 (message queued for ``getUpdates`` → its ``sendMessage`` answered by
+the fake server), reply sources, batch sizes, peak RSS. Then the check: every message sent is
+stored once, has exactly one reply record, and got exactly one reply at the fake server, and
+each stored reply is the message that server saw. Any message lost or duplicated: exit 1.
+
+``--responder instant`` swaps the model for an instant responder inside this benchmark only
+(:mod:`bench.instant`); the rest of the pipeline is unchanged. Telegram's flood limits (30
+requests/s overall, 20/min per group) stay on, as in production; ``--telegram-limits off``
+lifts them to find what the bot and database alone can carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # runs from a checkout without installing
+
+from bench.customers import Push, Seen  # noqa: E402
+from bench.machine import load_average, machine, machine_line, peak_rss_mib, percentile  # noqa: E402
+from bench.questions import REGISTERS, pick, questions_by_register  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from storage.db import Database
+
+AGENTS_CHAT = -1009000000001
+#: Seconds the bot may take to stop (finishing replies in flight) before the run is failed.
+SHUTDOWN_TIMEOUT_S = 120.0
+
+
+# --- the workload -----------------------------------------------------------------------------
+
+
+def make_arrivals(
+    customers: int, messages: int, rate: float, seed: int
+) -> list[tuple[float, int, str, str]]:
+    """``customers * messages`` arrivals ``(at_s, customer, register, text)``, Poisson in time.
+
+    The order of senders is a shuffle of every customer ``messages`` times, so customers
+    interleave as independent people do; a customer's k-th message is in register
+    ``(customer + k) mod 4``, so each one writes in all four registers.
+    """
+    rng = random.Random(seed)
+    grouped = questions_by_register()
+    order = [customer for customer in range(customers) for _ in range(messages)]
+    rng.shuffle(order)
+    written: Counter[int] = Counter()
+    arrivals = []
+    at = 0.0
+    for customer in order:
+        at += rng.expovariate(rate)
+        register = REGISTERS[(customer + written[customer]) % len(REGISTERS)]
+        written[customer] += 1
+        arrivals.append((round(at, 6), customer, register, pick(rng, register, grouped).text))
+    return arrivals
+
+
+# --- the bot ----------------------------------------------------------------------------------
+
+
+def resolve_model(choice: str | None, scratch: Path) -> tuple[str, str]:
+    """(model directory, how it was chosen) for ``--model``: starter, tiny or a directory."""
+    from bot.settings import Settings
+    from model.starter import default_model_dir
+
+    if choice == "tiny":
+        from tests.shared.tiny_models import TINY, build_tiny
+
+        path = build_tiny(scratch / "tiny", TINY)
+        return str(path), "tiny model built on the fly (tests/shared/tiny_models.py TINY)"
+    if choice not in (None, "starter"):
+        return choice, "--model directory"
+    settings = Settings()
+    if settings.base_model:
+        return settings.base_model, "UTTOR_BASE_MODEL"
+    found = default_model_dir(settings.models_dir)
+    if found is None:
+        raise SystemExit(
+            f"no starter model under {settings.models_dir}: run `uttor init` (UTTOR_HOME), "
+            "or pass --model tiny, --model DIR or --responder instant"
+        )
+    return str(found), f"starter model under UTTOR_HOME ({settings.home})"
+
+
+def lift_flood_limits(application: Any) -> None:
+    """Switch off the flood limits of the application's rate limiter (429 retries stay).
+
+    The limiter is python-telegram-bot's ``AIORateLimiter`` (or a subclass); it skips a limit
+    whose limiter is unset or whose rate is 0, exactly as when built with rates of 0.
+    """
+    from telegram.ext import AIORateLimiter
+
+    limiter = application.bot.rate_limiter
+    if not isinstance(limiter, AIORateLimiter):
+        raise RuntimeError(f"unexpected rate limiter {type(limiter).__name__}")
+    limiter._base_limiter = None
+    limiter._group_max_rate = 0
+
+
+def bot_settings(
+    args: argparse.Namespace, database: Database, home: Path, url: str, token: str
+) -> Settings:
+    from pydantic import SecretStr
+
+    from bot.settings import Settings
+
+    return Settings(
+        home=home,
+        database_url=database.url,
+        telegram_token=SecretStr(token),
+        telegram_api_url=url,
+        agents_chat_id=AGENTS_CHAT,
+        mirror=args.mirror,
+        # The per-customer limit is a flood guard (tested in tests/bot); here a customer's
+        # messages are load to be answered, so it must not drop any of them.
+        rate_limit_per_min=max(20, args.messages + 1),
+        handoff_timeout_min=0,
+        threads=args.threads,
+        log_level="WARNING",
+    )
+
+
+async def _line(stream: asyncio.StreamReader) -> dict[str, Any]:
+    line = await stream.readline()
+    if not line:
+        raise RuntimeError("the customers' process ended early (see its messages above)")
+    return json.loads(line)
+
+
+async def run_bot(
+    args: argparse.Namespace, database: Database, home: Path, model: str | None
+) -> dict[str, Any]:
+    """Start the customers' process and the bot; play the load; return what both recorded."""
+    from bot.app import build_application, serve
+    from bot.model_setup import build_pipeline
+
+    arrivals = make_arrivals(args.customers, args.messages, args.rate, args.seed)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.customers",
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**30,  # the final records are one long line
+    )
+    assert child.stdin is not None and child.stdout is not None
+    plan = {
+        "arrivals": arrivals,
+        "max_seconds": args.max_seconds,
+        "drain_seconds": args.drain_seconds,
+        "ready_timeout_s": 600,
+    }
+    child.stdin.write((json.dumps(plan, ensure_ascii=False) + "\n").encode())
+    await child.stdin.drain()
+    try:
+        where = await _line(child.stdout)
+        settings: Settings = bot_settings(args, database, home, where["url"], where["token"])
+        if args.responder == "instant":
+            from bench.instant import instant_pipeline
+
+            pipeline = instant_pipeline(database)
+        else:
+            assert model is not None
+            pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
+        async with pipeline:
+            application = build_application(settings, database=database, answerer=pipeline)
+            if args.telegram_limits == "off":
+                lift_flood_limits(application)
+            stop = asyncio.Event()
+            serving = asyncio.create_task(serve(application, settings, stop=stop))
+            reading = asyncio.create_task(_line(child.stdout))
+            await asyncio.wait({serving, reading}, return_when=asyncio.FIRST_COMPLETED)
+            if serving.done():
+                reading.cancel()
+                serving.result()
+                raise RuntimeError("the bot stopped before the load was played")
+            done = reading.result()["done"]
+            stop.set()
+            stopped_at = time.monotonic()
+            await asyncio.wait_for(serving, SHUTDOWN_TIMEOUT_S)
+            shutdown_s = time.monotonic() - stopped_at
+            batches = list(getattr(pipeline.service, "batch_sizes", []))
+        child.stdin.write(b"collect\n")
+        await child.stdin.drain()
+        records = await _line(child.stdout)
+    finally:
+        if child.returncode is None:
+            child.stdin.close()
+            try:
+                await asyncio.wait_for(child.wait(), 30)
+            except TimeoutError:
+                child.kill()
+    return {
+        "done": done,
+        "shutdown_s": round(shutdown_s, 2),
+        "batches": batches,
+        "pushes": [Push(*p) for p in records["pushes"]],
+        "seen": [Seen(*s) for s in records["seen"]],
+    }
+
+
+# --- the check --------------------------------------------------------------------------------
+
+
+def stored(database: Database) -> tuple[list[tuple], list[tuple]]:
+    """Inbound messages ``(chat, telegram id, id, language)`` and replies of the database."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from storage.models import BotReply, Chat, Message
+
+    out = aliased(Message)
+    with database.read() as session:
+        inbound = session.execute(
+            select(Chat.telegram_chat_id, Message.telegram_message_id, Message.id, Message.language)
+            .join(Chat, Chat.id == Message.chat_id)
+            .where(Message.direction == "in")
+        ).all()
+        replies = session.execute(
+            select(BotReply.question_message_id, BotReply.source, out.telegram_message_id).join(
+                out, out.id == BotReply.message_id
+            )
+        ).all()
+    return [tuple(row) for row in inbound], [tuple(row) for row in replies]
+
+
+def check(database: Database, pushes: list[Push], seen: list[Seen]) -> dict[str, Any]:
+    """Lost and duplicated messages by the database and by the fake server; reply latencies."""
+    inbound, replies = stored(database)
+    pushed_keys = Counter((p.chat_id, p.message_id) for p in pushes)
+    stored_keys = Counter((chat, tg_id) for chat, tg_id, _, _ in inbound)
+    by_question = Counter(question for question, _, _ in replies)
+    replies_to_customers = [
+        s for s in seen if s.method == "sendMessage" and s.status == 200 and (s.chat_id or 0) > 0
+    ]
+    sent_per_chat = Counter(s.chat_id for s in replies_to_customers)
+    pushed_per_chat = Counter(p.chat_id for p in pushes)
+    chats = set(sent_per_chat) | set(pushed_per_chat)
+
+    # Latency: message pushed → the fake server answered the sendMessage that the database
+    # records as this message's reply (Telegram message id of the stored outbound message).
+    pushed_at = {(p.chat_id, p.message_id): p.at for p in pushes}
+    seen_at = {(s.chat_id, s.message_id): s.at for s in replies_to_customers}
+    question_key = {db_id: (chat, tg_id) for chat, tg_id, db_id, _ in inbound}
+    latencies, unlinked = [], 0
+    for question, _, out_tg_id in replies:
+        key = question_key.get(question)
+        answered = seen_at.get((key[0], out_tg_id)) if key else None
+        if key is None or answered is None or key not in pushed_at:
+            unlinked += 1
+            continue
+        latencies.append((answered - pushed_at[key]) * 1000)
+
+    errors = {
+        "db_not_stored": sum(1 for key in pushed_keys if key not in stored_keys),
+        "db_stored_twice": sum(n - 1 for n in stored_keys.values() if n > 1)
+        + sum(n - 1 for n in pushed_keys.values() if n > 1),
+        "db_stored_not_sent": sum(1 for key in stored_keys if key not in pushed_keys),
+        "db_without_reply": sum(1 for _, _, db_id, _ in inbound if by_question[db_id] == 0),
+        "db_replied_twice": sum(n - 1 for n in by_question.values() if n > 1),
+        "fake_without_reply": sum(max(0, pushed_per_chat[c] - sent_per_chat[c]) for c in chats),
+        "fake_replied_twice": sum(max(0, sent_per_chat[c] - pushed_per_chat[c]) for c in chats),
+        "reply_not_seen_by_fake": unlinked,
+    }
+    return {
+        "errors": errors,
+        "lost": errors["db_not_stored"] + errors["db_without_reply"] + errors["fake_without_reply"],
+        "duplicated": errors["db_stored_twice"]
+        + errors["db_replied_twice"]
+        + errors["fake_replied_twice"],
+        "ok": not any(errors.values()),
+        "sources": dict(Counter(source for _, source, _ in replies)),
+        "languages": dict(Counter(language or "none" for _, _, _, language in inbound)),
+        "latencies_ms": latencies,
+        "replies_seen": len(replies_to_customers),
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the load test and return every figure (the check included)."""
+    import logging
+
+    from bench.databases import scratch_database
+    from bot.cli import load_shipped_knowledge
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    info = machine()
+    model, model_note = None, "none (instant responder)"
+    with tempfile.TemporaryDirectory(prefix="uttor-load-") as scratch:
+        if args.responder == "model":
+            model, model_note = resolve_model(args.model, Path(scratch))
+        with scratch_database(args.db, postgres_url=args.postgres_url) as database:
+            # As after `uttor init`: the shipped FAQ is in the knowledge base, so some questions
+            # are answered from memory, as they would be in production.
+            knowledge = load_shipped_knowledge(database)
+            run = asyncio.run(run_bot(args, database, Path(scratch) / "home", model))
+            result = check(database, run["pushes"], run["seen"])
+    pushes, seen = run["pushes"], run["seen"]
+    latencies = result.pop("latencies_ms")
+    replies = [
+        s.at for s in seen if s.method == "sendMessage" and s.status == 200 and (s.chat_id or 0) > 0
+    ]
+    figures: dict[str, Any] = {
+        "benchmark": "load",
+        "responder": args.responder,
+        "model": model,
+        "model_note": model_note,
+        "db": args.db,
+        "telegram_limits": args.telegram_limits,
+        "mirror": args.mirror,
+        "customers": args.customers,
+        "messages_per_customer": args.messages,
+        "offered_rate_per_s": args.rate,
+        "knowledge_pairs": knowledge,
+        "sent": len(pushes),
+        "not_sent_time_limit": run["done"]["not_sent"],
+    }
+    if pushes and replies:
+        first, last_push, last_reply = pushes[0].at, pushes[-1].at, max(replies)
+        figures["arrival_window_s"] = round(last_push - first, 2)
+        figures["measured_arrival_rate_per_s"] = round(
+            (len(pushes) - 1) / max(last_push - first, 1e-9), 2
+        )
+        figures["held_messages_per_s"] = round(len(replies) / max(last_reply - first, 1e-9), 2)
+        figures["drain_s"] = round(last_reply - last_push, 2)
+    if latencies:
+        figures["latency_ms"] = {
+            "p50": round(percentile(latencies, 0.50), 1),
+            "p95": round(percentile(latencies, 0.95), 1),
+            "p99": round(percentile(latencies, 0.99), 1),
+            "max": round(max(latencies), 1),
+            "mean": round(statistics.mean(latencies), 1),
+        }
+    if run["batches"]:
+        figures["mean_batch"] = round(statistics.mean(run["batches"]), 2)
+        figures["max_batch"] = max(run["batches"])
+    figures.update(result)
+    figures["shutdown_s"] = run["shutdown_s"]
+    figures["peak_rss_mib"] = peak_rss_mib()
+    figures["machine"] = info
+    figures["load_average_end"] = load_average()
+    figures["command"] = "python bench/load.py " + " ".join(args.argv)
+    return figures
+
+
+def report(figures: dict[str, Any]) -> str:
+    """The figures as a short text report."""
+    lat = figures.get("latency_ms", {})
+    lines = [
+        f"load test: {figures['customers']} customers x {figures['messages_per_customer']} "
+        f"messages, Poisson arrivals at {figures['offered_rate_per_s']}/s, "
+        f"{figures['db']}, responder {figures['responder']}, Telegram limits "
+        f"{figures['telegram_limits']}, mirror {figures['mirror']}",
+        f"  model           {figures['model'] or '-'} ({figures['model_note']})",
+        f"  sent            {figures['sent']} (not sent, past --max-seconds: "
+        f"{figures['not_sent_time_limit']}) over {figures.get('arrival_window_s', 0)} s "
+        f"= {figures.get('measured_arrival_rate_per_s', 0)}/s",
+        f"  held            {figures.get('held_messages_per_s', 0)} messages/s "
+        f"(last reply {figures.get('drain_s', 0)} s after the last message)",
+        f"  latency         p50 {lat.get('p50', '-')} ms, p95 {lat.get('p95', '-')} ms, "
+        f"p99 {lat.get('p99', '-')} ms, max {lat.get('max', '-')} ms",
+        f"  replies by      {figures['sources']}"
+        + (
+            f"; mean batch {figures['mean_batch']} (max {figures['max_batch']})"
+            if "mean_batch" in figures
+            else ""
+        ),
+        f"  languages       {figures['languages']}",
+        f"  lost            {figures['lost']}, duplicated {figures['duplicated']}  "
+        + ("OK" if figures["ok"] else f"FAILED {figures['errors']}"),
+        f"  peak RSS        {figures['peak_rss_mib']} MiB (bot process); shutdown "
+        f"{figures['shutdown_s']} s",
+        f"  machine         {machine_line(figures['machine'])} "
+        f"(end {figures['load_average_end'][0]})",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100, help="simulated customers (100)")
+    parser.add_argument("--messages", type=int, default=20, help="messages per customer (20)")
+    parser.add_argument("--rate", type=float, default=10.0, help="arrivals per second (10)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of arrivals and questions")
+    parser.add_argument(
+        "--max-seconds", type=float, default=300.0, help="no message sent after this (300)"
+    )
+    parser.add_argument(
+        "--drain-seconds", type=float, default=90.0, help="wait for replies after the last (90)"
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-url", help="server for --db postgres (a schema is made)")
+    parser.add_argument("--responder", choices=("model", "instant"), default="model")
+    parser.add_argument("--model", help="starter (default: under UTTOR_HOME), tiny, or a DIR")
+    parser.add_argument("--threads", type=int, help="UTTOR_THREADS for generation")
+    parser.add_argument(
+        "--mirror",
+        choices=("off", "flagged", "all"),
+        default="off",
+        help="UTTOR_MIRROR (off: the agents group's 20/min limit would queue 'all' for hours)",
+    )
+    parser.add_argument("--telegram-limits", choices=("on", "off"), default="on")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    for name in ("customers", "messages"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.rate <= 0:
+        parser.error("--rate must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    figures = measure(args)
+    print(json.dumps(figures, ensure_ascii=False) if args.json else report(figures))
+    return 0 if figures["ok"] and figures["sent"] > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
