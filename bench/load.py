@@ -195,6 +195,9 @@ async def run_bot(
             pipeline = instant_pipeline(database)
         else:
             assert model is not None
+            from bench.retrain import quiet_transformers
+
+            quiet_transformers()
             pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
         async with pipeline:
             application = build_application(settings, database=database, answerer=pipeline)
@@ -417,13 +420,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100, help="simulated customers (100)")
     parser.add_argument("--messages", type=int, default=20, help="messages per customer (20)")
-    parser.add_argument("--rate", type=float, default=10.0, help="arrivals per second (10)")
+    parser.add_argument("--rate", type=float, default=5.0, help="arrivals per second (5)")
     parser.add_argument("--seed", type=int, default=1, help="seed of arrivals and questions")
     parser.add_argument(
-        "--max-seconds", type=float, default=300.0, help="no message sent after this (300)"
+        "--max-seconds", type=float, default=180.0, help="no message sent after this (180)"
     )
     parser.add_argument(
-        "--drain-seconds", type=float, default=90.0, help="wait for replies after the last (90)"
+        "--drain-seconds", type=float, default=60.0, help="wait for replies after the last (60)"
     )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--postgres-url", help="server for --db postgres (a schema is made)")
