@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import platform
 import random
@@ -45,6 +46,8 @@ __all__ = [
     "prompt_for",
     "train_adapter",
 ]
+
+log = logging.getLogger(__name__)
 
 METADATA_FILE = "training.json"
 IGNORE_INDEX = -100
@@ -273,6 +276,7 @@ def _train(
             if on_step is not None:
                 on_step(step, total_steps, value)
         result.loss_epochs.append((epoch + 1, round(sum(epoch_losses) / len(epoch_losses), 5)))
+        log.info("epoch %d/%d mean loss %.4f", epoch + 1, config.epochs, result.loss_epochs[-1][1])
     model.eval()
     result.seconds = round(time.perf_counter() - started, 2)
 
