@@ -22,7 +22,6 @@ from telegram import (
 )
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -41,6 +40,7 @@ from bot.deps import DEPS_KEY, Deps
 from bot.logging_setup import protect_logs
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from bot.telegram_retry import RetryingRateLimiter
 from bot.webhook import WebhookServer, start_webhook_server
 from storage.db import Database
 
@@ -55,7 +55,8 @@ ALLOWED_UPDATES = [
 ]
 # Updates processed at once across chats: enough for the model layer to batch many questions.
 MAX_CONCURRENT_UPDATES = 64
-# A 429 is retried this many times, each after the retry_after Telegram asked for.
+# A 429 is retried this many times, each after the retry_after Telegram asked for; a 5xx or
+# a dropped connection is retried too (bot.telegram_retry).
 MAX_RETRIES_ON_429 = 3
 HANDOFF_CHECK_EVERY_S = 60.0
 
@@ -219,7 +220,7 @@ def build_application(settings: Settings, *, database: Database, answerer: Answe
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
-        .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES_ON_429))
+        .rate_limiter(RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429))
         .concurrent_updates(PerChatOrder(MAX_CONCURRENT_UPDATES))
     )
     if settings.telegram_api_url:

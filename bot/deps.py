@@ -2,7 +2,9 @@
 
 Database calls run in worker threads: SQLAlchemy here is synchronous, and a SQLite writer may
 wait for a lock (the retrain job writes too), which must never stall the event loop that serves
-every other chat.
+every other chat. Both retry while the database server is unreachable for a moment
+(:func:`storage.retry.retry_unreachable`), so a message that arrives during a PostgreSQL
+restart is stored once the server is back instead of being dropped by a failed handler.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.answering import Answerer
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from storage.db import Database
+from storage.retry import retry_unreachable
 
 T = TypeVar("T")
 
@@ -44,16 +47,16 @@ class Deps:
             with self.database.read() as session:
                 return work(session)
 
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(retry_unreachable, run)
 
     async def write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one write transaction off the event loop."""
+        """Run ``work`` in one write transaction off the event loop (again, if it failed)."""
 
         def run() -> T:
             with self.database.write() as session:
                 return work(session)
 
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(retry_unreachable, run)
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

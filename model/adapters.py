@@ -24,8 +24,12 @@ from typing import Any
 from model.config import AdapterConfig
 from storage.db import Database
 from storage.registry import active_adapter
+from storage.retry import is_unreachable
 
 log = logging.getLogger(__name__)
+
+#: The files peft saves adapter weights in (safetensors now, pickled torch before).
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,21 @@ def stage(ref: AdapterRef | None) -> StagedAdapter:
     path = Path(ref.path)
     if not (path / "adapter_config.json").is_file():
         raise AdapterLoadError(f"adapter {ref.version}: no adapter_config.json in {path}")
+    # Checked here because peft, finding no weights file in a folder, takes the path for a
+    # hub repository id and tries to download it (a partial save must fail fast, offline).
+    if not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise AdapterLoadError(f"adapter {ref.version}: no weights file in {path}")
     try:
         config = PeftConfig.from_pretrained(str(path))
         weights = load_peft_weights(str(path), device="cpu")
     except (OSError, ValueError) as exc:
         raise AdapterLoadError(f"adapter {ref.version}: {exc}") from exc
+    except Exception as exc:  # safetensors raises its own error type on a truncated file
+        raise AdapterLoadError(f"adapter {ref.version}: unreadable weights ({exc})") from exc
+    # NaN or infinite weights (a diverged run, a flipped bit) would make every reply garbage.
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not tensor.isfinite().all():
+            raise AdapterLoadError(f"adapter {ref.version}: non-finite values in {name}")
     config.inference_mode = True
     return StagedAdapter(ref=ref, config=config, weights=weights)
 
@@ -240,6 +254,11 @@ class AdapterWatcher:
                 await self.check()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("adapter registry poll failed; retrying in %.1fs", self.config.poll_s)
+            except Exception as exc:
+                if is_unreachable(exc):  # an outage: one line per poll, not a traceback
+                    log.warning("adapter registry unreachable (%s); retrying", type(exc).__name__)
+                else:
+                    log.exception(
+                        "adapter registry poll failed; retrying in %.1fs", self.config.poll_s
+                    )
             await asyncio.sleep(self.config.poll_s)

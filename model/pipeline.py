@@ -18,6 +18,7 @@ For each customer message, in order:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from model.text.policy import ReplyPolicy, reply_policy
 from storage.conversations import add_message, add_reply, recent_messages
 from storage.db import Database
 from storage.models import LANGUAGES, Chat, Customer
+from storage.retry import retry_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +133,11 @@ class Pipeline:
         """Answer one message of a chat; ``chat_id``/``customer_id`` are database ids."""
         started = time.perf_counter()
         label = detect(text).label
+        # Both database trips wait out a short outage (storage.retry): the question is stored
+        # and answered once the server is back rather than lost.
         context = await asyncio.to_thread(
-            self._receive, chat_id, customer_id, text, label, telegram_message_id
+            retry_unreachable,
+            lambda: self._receive(chat_id, customer_id, text, label, telegram_message_id),
         )
         policy = reply_policy(label, context.preference, context.last_language)
         answer, source, flagged = "", "model", False
@@ -149,7 +154,7 @@ class Pipeline:
                 answer, source, flagged = FALLBACKS[policy.language], "fallback", True
         adapter = generation.adapter if generation is not None and source == "model" else None
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        reply_id, message_id = await asyncio.to_thread(
+        store = functools.partial(
             self._store_reply,
             chat_id=chat_id,
             customer_id=customer_id,
@@ -163,6 +168,7 @@ class Pipeline:
             generation=generation,
             flagged=flagged,
         )
+        reply_id, message_id = await asyncio.to_thread(retry_unreachable, store)
         return Reply(
             text=answer,
             language=label,

@@ -120,17 +120,23 @@ async def start_bot(
     staffed_database: Database,
     answerer: Answerer,
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Start the bot with optional setting overrides; stopped at the end of the test."""
+    """Start the bot with optional setting overrides; stopped at the end of the test.
+
+    ``database_override`` serves another database (a PostgreSQL one) instead of the staffed
+    SQLite one; pass an ``answerer_override`` that writes to the same database.
+    """
     running: list[RunningBot] = []
 
     async def start(
         answerer_override: Answerer | None = None,
         scheduler: Scheduler | None = None,
+        database_override: Database | None = None,
         **overrides: Any,
     ) -> RunningBot:
         settings = make_settings(**overrides)
+        database = database_override or staffed_database
         application = build_application(
-            settings, database=staffed_database, answerer=answerer_override or answerer
+            settings, database=database, answerer=answerer_override or answerer
         )
         stop_event = asyncio.Event()
         mark = api.mark()
@@ -144,7 +150,7 @@ async def start_bot(
         if task in done:
             waiter.cancel()
             task.result()  # raises what made it stop
-        bot = RunningBot(api, settings, staffed_database, application, task, stop_event)
+        bot = RunningBot(api, settings, database, application, task, stop_event)
         running.append(bot)
         return bot
 

@@ -3,7 +3,8 @@
 An aiohttp server on 127.0.0.1 (random port) answers the methods uttor uses, keeps the messages
 it "sent" so tests can reply to them or press their buttons, queues injected updates for
 ``getUpdates`` (or POSTs them to the registered webhook with its secret, as Telegram does),
-records every call, and can answer the next call of a method with 429 and a ``retry_after``.
+records every call, and can answer the next call of a method with 429 and a ``retry_after``,
+with a 5xx error, or by dropping the connection without an answer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import aiohttp
 from aiohttp import web
 
 TOKEN = "123456789:AAE-fake_token_for_tests_only_0123456789"
+#: The status of a call whose connection the fake closed without answering (``drop_next``).
+DROPPED = 0
 BOT_ID = 123456789
 BOT_USERNAME = "uttor_test_bot"
 # Parameters python-telegram-bot sends as raw strings; everything else is JSON-encoded.
@@ -46,6 +49,7 @@ class Call:
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
     status: int = 200
+    """HTTP status answered; ``DROPPED`` when the connection was closed without an answer."""
     result: Any = None
     """What the fake answered: for the send methods, the message the bot "sent"."""
 
@@ -86,6 +90,7 @@ class FakeBotApi:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._failures: dict[str, list[int]] = {}
+        self._faults: dict[str, list[int]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -122,6 +127,17 @@ class FakeBotApi:
         """Answer the next call of ``method`` with 429 Too Many Requests."""
         self._failures.setdefault(method, []).append(retry_after)
 
+    def error_next(self, method: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` (``getUpdates`` too) with ``status``."""
+        self._faults.setdefault(method, []).extend([status] * times)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls of ``method``, answering nothing.
+
+        The call is dropped before it is acted on, as when a proxy in front of Telegram fails.
+        """
+        self._faults.setdefault(method, []).extend([DROPPED] * times)
+
     # -- the server ------------------------------------------------------------------------
 
     async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -150,6 +166,15 @@ class FakeBotApi:
             return _error(401, "Unauthorized")
         params, files = await self._params(request)
         call = Call(method=method, params=params, files=files)
+        faults = self._faults.get(method)
+        if faults:
+            call.status = faults.pop(0)
+            await self._record(call)
+            if call.status == DROPPED:
+                assert request.transport is not None
+                request.transport.abort()  # the client reads a reset, never a response
+                raise ConnectionResetError("dropped by the fake Bot API")
+            return _error(call.status, "Bad Gateway" if call.status == 502 else "Server Error")
         failures = self._failures.get(method)
         if failures:
             retry_after = failures.pop(0)

@@ -16,3 +16,8 @@ from tests.bot.conftest import (  # noqa: F401 - the bot's fixtures, used by nam
     tiny_model,
 )
 from tests.shared.tiny_models import tiny_model_dir  # noqa: F401 - a fixture
+from tests.training.conftest import (  # noqa: F401 - the retrain tests' fixtures, used by name
+    fake_runner,
+    retrain_config,
+    shipped,
+)
