@@ -18,11 +18,13 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import handoff
+from bot.args import row_id
 from bot.deps import deps
 from bot.records import ReplyCard, reply_card, store_outbound
 from bot.roles import has_role, refuse, staff_only, usage
 from bot.sending import LIMIT, send_text
 from bot.texts import say
+from model.text.normalize import is_blank, strip_controls
 from storage.conversations import (
     count_pending_replies,
     customer_messages,
@@ -130,10 +132,10 @@ async def approve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message, agent = update.effective_message, update.effective_user
     assert message is not None and agent is not None
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
+    reply_id = row_id(args[0]) if len(args) == 1 else None
+    if reply_id is None:
         await usage(update, APPROVE_USAGE)
         return
-    reply_id = int(args[0])
     error = await deps(context).write(lambda session: _approve(session, reply_id, agent.id))
     if error:
         await message.reply_text(error)
@@ -146,7 +148,10 @@ async def on_approve_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     """✅ under a mirrored reply: approve it and mark the post."""
     query, agent = update.callback_query, update.effective_user
     assert query is not None and agent is not None and query.data is not None
-    reply_id = int(query.data.split(":", 1)[1])
+    reply_id = row_id(query.data.split(":", 1)[1])
+    if reply_id is None:  # a forged button: nothing to approve
+        await query.answer()
+        return
     error = await deps(context).write(lambda session: _approve(session, reply_id, agent.id))
     await query.answer(error or f"Reply #{reply_id} approved.")
     if error is None and query.message is not None and hasattr(query.message, "text"):
@@ -161,8 +166,15 @@ async def on_approve_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_correct_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """✏️ under a mirrored reply: ask for the corrected answer as a reply."""
     query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    reply_id = int(query.data.split(":", 1)[1])
+    assert query is not None and query.data is not None
+    reply_id = row_id(query.data.split(":", 1)[1])
+    if reply_id is None or query.message is None:  # forged, or under an inline message
+        await query.answer()
+        return
+    exists = await deps(context).read(lambda session: session.get(BotReply, reply_id) is not None)
+    if not exists:
+        await query.answer(f"There is no reply #{reply_id}.")
+        return
     await query.answer()
     await context.bot.send_message(
         query.message.chat.id,
@@ -185,6 +197,10 @@ async def apply_correction(
     """Store an agent's correction (memory uses it at once) and follow up with the customer."""
     message, agent = update.effective_message, update.effective_user
     assert message is not None and agent is not None
+    text = strip_controls(text)
+    if is_blank(text):  # only spaces, controls or zero-width characters: no answer at all
+        await usage(update, CORRECT_USAGE)
+        return
     d = deps(context)
     try:
         card = await d.write(lambda session: _correct(session, reply_id, agent.id, text))
@@ -229,10 +245,11 @@ async def correct_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     assert message is not None and message.text is not None
     # Split the raw text, not context.args, so the answer keeps its line breaks.
     parts = message.text.split(maxsplit=2)
-    if len(parts) < 3 or not parts[1].isdigit() or not parts[2].strip():
+    reply_id = row_id(parts[1]) if len(parts) == 3 else None
+    if reply_id is None:
         await usage(update, CORRECT_USAGE)
         return
-    await apply_correction(update, context, int(parts[1]), parts[2])
+    await apply_correction(update, context, reply_id, parts[2])
 
 
 async def on_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -293,10 +310,10 @@ async def pending_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if len(args) > 1 or (args and (not args[0].isdigit() or int(args[0]) < 1)):
+    page = row_id(args[0]) if len(args) == 1 else (1 if not args else None)
+    if page is None:
         await usage(update, PENDING_USAGE)
         return
-    page = int(args[0]) if args else 1
     cards, total = await deps(context).read(lambda session: _pending_page(session, page))
     text, markup = _pending_view(cards, total, page)
     await send_text(context.bot, message.chat_id, text, reply_markup=markup)
@@ -307,7 +324,10 @@ async def on_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """◀ / ▶ under /pending: show another page in place."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    page = max(1, int(query.data.split(":", 1)[1]))
+    page = row_id(query.data.split(":", 1)[1])
+    if page is None:  # a forged page number
+        await query.answer()
+        return
     cards, total = await deps(context).read(lambda session: _pending_page(session, page))
     text, markup = _pending_view(cards, total, page)
     await query.answer()

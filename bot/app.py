@@ -34,13 +34,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import agents, customers, handoff, operators
+from bot import agents, customers, handoff, operators, rejections
 from bot.answering import Answerer
 from bot.deps import DEPS_KEY, Deps
-from bot.logging_setup import protect_logs
+from bot.logging_setup import protect_logs, settings_secrets
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.telegram_retry import RetryingRateLimiter
+from bot.updates import TolerantUpdatesRequest
 from bot.webhook import WebhookServer, start_webhook_server
 from storage.db import Database
 
@@ -81,6 +82,8 @@ OPERATOR_COMMANDS = [
     BotCommand("adapters", "The adapter registry"),
     BotCommand("promote", "ID: make an adapter active"),
     BotCommand("rollback", "Go back to the previous adapter"),
+    BotCommand("corrections", "[AGENT_ID]: newest corrections, from the audit log"),
+    BotCommand("reject", "CORRECTION_ID [reason]: withdraw a bad correction"),
 ]
 
 
@@ -142,6 +145,15 @@ async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button the bot never made (forged, or left by an old version): answer, do nothing.
+
+    Answering stops the spinner in the user's client; no row is written for it.
+    """
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler's exception; the traceback has no message text, tokens are masked."""
     chat = update.effective_chat if isinstance(update, Update) else None
@@ -181,11 +193,14 @@ def add_handlers(application: Application, settings: Settings) -> None:
     command("adapters", operators.adapters)
     command("promote", operators.promote)
     command("rollback", operators.rollback)
+    command("corrections", rejections.corrections_command)
+    command("reject", rejections.reject_command)
 
     application.add_handler(CallbackQueryHandler(customers.on_feedback, pattern=r"^fb:"))
     application.add_handler(CallbackQueryHandler(agents.on_approve_button, pattern=r"^ap:\d+$"))
     application.add_handler(CallbackQueryHandler(agents.on_correct_button, pattern=r"^co:\d+$"))
     application.add_handler(CallbackQueryHandler(agents.on_page_button, pattern=r"^pg:\d+$"))
+    application.add_handler(CallbackQueryHandler(unknown_button))
 
     application.add_handler(
         MessageHandler(
@@ -216,12 +231,13 @@ def build_application(settings: Settings, *, database: Database, answerer: Answe
     if settings.telegram_token is None:
         raise ValueError("UTTOR_TELEGRAM_TOKEN is not set")
     # Before the first request: from here on, request URLs carry the token.
-    protect_logs()
+    protect_logs(settings_secrets(settings))
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .rate_limiter(RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429))
         .concurrent_updates(PerChatOrder(MAX_CONCURRENT_UPDATES))
+        .get_updates_request(TolerantUpdatesRequest())
     )
     if settings.telegram_api_url:
         builder = builder.base_url(settings.telegram_api_url).base_file_url(

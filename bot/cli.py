@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from storage.errors import StorageError
 
+    _protect_logs()
     try:
         result = app(args=argv, prog_name="uttor", standalone_mode=False)
     except (click.ClickException, TyperException) as exc:
@@ -225,6 +226,17 @@ def main(argv: list[str] | None = None) -> int:
         # pydantic-settings reports a malformed UTTOR_ variable as a ValueError.
         _error(f"bad setting: {' '.join(str(exc).split())}", 2)
     return int(result) if isinstance(result, int) else 0
+
+
+def _protect_logs() -> None:
+    """Mask secrets and personal data in whatever any command logs (retrain, worker, export)."""
+    from bot.logging_setup import protect_logs, settings_secrets
+
+    try:
+        secrets = settings_secrets(get_settings())
+    except ValueError:  # malformed settings: the command itself reports them
+        secrets = []
+    protect_logs(secrets)
 
 
 def _error(message: str, code: int) -> NoReturn:

@@ -98,13 +98,13 @@ def serve(
 
     from bot.cli import open_database
     from bot.cli_training import resolve_base_model
-    from bot.logging_setup import configure_logging, mask_tokens
+    from bot.logging_setup import configure_logging, mask_tokens, settings_secrets
     from bot.settings import get_settings
     from model.loading import ModelLoadError
 
     settings = get_settings()
     token = check_settings(settings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings_secrets(settings))
     database = open_database(settings)
     base_model = resolve_base_model(settings)
     api = settings.telegram_api_url or DEFAULT_API

@@ -28,11 +28,13 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import agents, handoff
+from bot.args import row_id
 from bot.deps import deps
 from bot.ratelimit import Verdict
 from bot.records import Who, record_sent, register, store_feedback
 from bot.sending import send_text, typing
 from bot.texts import say
+from model.text.normalize import is_blank
 from storage.conversations import set_preferred_language
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _rate_limited(update, context):
         return
     who = await who_is(update, context)
+    if is_blank(message.text):
+        # Nothing to answer or relay; not conversation, so not stored (like other notes).
+        await message.reply_text(say("blank", who.language))
+        return
     if who.mode == "human":
         await handoff.relay_customer_text(context, who, message)
         return
@@ -183,6 +189,9 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if await _rate_limited(update, context):
         return
     who = await who_is(update, context)
+    if message.text is not None:  # an empty text: Telegram's clients never send one
+        await message.reply_text(say("blank", who.language))
+        return
     if who.mode == "human":
         await handoff.relay_customer_media(context, who, message)
         return
@@ -208,8 +217,11 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     assert query is not None and query.data is not None
     try:
         _, raw_value, raw_reply = query.data.split(":")
-        value, reply_id = int(raw_value), int(raw_reply)
     except ValueError:
+        raw_value = raw_reply = ""
+    value = {"1": 1, "-1": -1}.get(raw_value)
+    reply_id = row_id(raw_reply)
+    if value is None or reply_id is None:  # not a button the bot made: nothing to record
         await query.answer()
         return
     chat = update.effective_chat

@@ -18,12 +18,14 @@ from telegram import Message, ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.args import telegram_id
 from bot.deps import deps
 from bot.records import Who, store_outbound, who_by_chat
 from bot.roles import staff_only, usage
 from bot.sending import send_text
 from bot.texts import say
 from model.text.langid import detect
+from model.text.normalize import is_blank, strip_controls
 from storage.conversations import add_message, find_message, recent_messages
 from storage.corrections import (
     add_handoff_pair,
@@ -108,7 +110,7 @@ async def relay_customer_text(
     context: ContextTypes.DEFAULT_TYPE, who: Who, message: Message, *, edited: bool = False
 ) -> None:
     """Store a customer's text during a handoff and post it to the agents group."""
-    text = message.text or ""
+    text = strip_controls(message.text or "")
     language = detect(text).label
     if not edited:
         await deps(context).write(
@@ -203,25 +205,25 @@ async def relay_agent_answer(
     """Send an agent's reply to a relayed message on to the customer, and keep the pair."""
     message, agent = update.effective_message, update.effective_user
     assert message is not None and agent is not None and message.text
+    text = strip_controls(message.text)
+    if is_blank(text):
+        await message.reply_text("Nothing was sent: the answer is empty.")
+        return
     d = deps(context)
     target = await d.read(lambda session: _target(session, telegram_chat_id, telegram_message_id))
     if isinstance(target, str):
         await message.reply_text(target)
         return
-    sent = await send_text(context.bot, telegram_chat_id, message.text)
+    sent = await send_text(context.bot, telegram_chat_id, text)
     await d.write(
-        lambda session: _store_answer(
-            session, target, agent.id, message.text or "", sent[-1].message_id
-        )
+        lambda session: _store_answer(session, target, agent.id, text, sent[-1].message_id)
     )
     log.info("agent %s answered chat %s", agent.id, telegram_chat_id)
 
 
 def _chat_arg(context: ContextTypes.DEFAULT_TYPE) -> int | None:
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("-").isdigit():
-        return None
-    return int(args[0])
+    return telegram_id(args[0]) if len(args) == 1 else None
 
 
 @staff_only("agent")

@@ -15,6 +15,7 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.args import row_id
 from bot.deps import Deps, deps
 from bot.roles import staff_only, usage
 from bot.sending import send_text
@@ -209,10 +210,10 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None
     args = context.args or []
-    if len(args) > 1 or (args and not args[0].isdigit()):
+    run_id = row_id(args[0]) if len(args) == 1 else None
+    if len(args) > 1 or (args and run_id is None):
         await usage(update, REPORT_USAGE)
         return
-    run_id = int(args[0]) if args else None
     found = await deps(context).read(lambda session: _report_files(session, run_id))
     if isinstance(found, str):
         await message.reply_text(found)

@@ -84,6 +84,11 @@ NOTES: dict[str, dict[NoteLanguage, str]] = {
         "banglish": "Dukkhito, ami ekhono shudhu lekha message bujhi. Proshno ta likhe pathan, "
         "othoba /agent likhe manush agent er help nin.",
     },
+    "blank": {
+        "bn": "বার্তাটি ফাঁকা মনে হচ্ছে। আপনার প্রশ্নটি লিখে পাঠান।",
+        "en": "Your message looks empty. Please type your question.",
+        "banglish": "Message ta faka mone hocche. Apnar proshno ta likhe pathan.",
+    },
     "rate_limited": {
         "bn": "আপনি খুব দ্রুত অনেক বার্তা পাঠাচ্ছেন। এক মিনিট অপেক্ষা করে আবার লিখুন।",
         "en": "You are sending messages very quickly. Please wait a minute and write again.",

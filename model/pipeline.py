@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.config import PipelineConfig
-from model.memory import CorrectionMemory, MemoryHit
-from model.prompting import Turn, build_prompt
+from model.memory import CorrectionMemory, MemoryHit, comparable
+from model.prompting import Turn, build_prompt, system_prompt
 from model.service import Generation, GenerationError, GenerationService
 from model.text.langid import detect
+from model.text.normalize import strip_controls
 from model.text.policy import ReplyPolicy, reply_policy
 from storage.conversations import add_message, add_reply, recent_messages
 from storage.db import Database
@@ -132,6 +133,7 @@ class Pipeline:
     ) -> Reply:
         """Answer one message of a chat; ``chat_id``/``customer_id`` are database ids."""
         started = time.perf_counter()
+        text = strip_controls(text)
         label = detect(text).label
         # Both database trips wait out a short outage (storage.retry): the question is stored
         # and answered once the server is back rather than lost.
@@ -150,6 +152,10 @@ class Pipeline:
         else:
             prompt = self._prompt(text, policy, context.history)
             generation, answer = await self._generate(prompt, policy)
+            if answer and reveals(answer, self._system(policy)):
+                # Asked (or tricked) into repeating its instructions: an agent looks instead.
+                log.warning("a model reply repeated the system prompt; sending the fallback")
+                answer = ""
             if generation is None or not answer:
                 answer, source, flagged = FALLBACKS[policy.language], "fallback", True
         adapter = generation.adapter if generation is not None and source == "model" else None
@@ -194,6 +200,9 @@ class Pipeline:
             config=self.config.prompt,
             compact=self.compact_prompt,
         )
+
+    def _system(self, policy: ReplyPolicy) -> str:
+        return system_prompt(policy.language, self.config.prompt, compact=self.compact_prompt)
 
     async def _generate(self, prompt: str, policy: ReplyPolicy) -> tuple[Generation | None, str]:
         try:
@@ -276,6 +285,26 @@ class Pipeline:
                 flagged=flagged,
             )
             return reply.id, message.id
+
+
+#: Words in a row that a reply may share with the system prompt before it counts as revealing
+#: it. Six is longer than any phrase a normal answer shares with it ("customer service").
+REVEAL_WORDS = 6
+
+
+def reveals(answer: str, system: str, *, words: int = REVEAL_WORDS) -> bool:
+    """True when ``answer`` repeats ``words`` consecutive words of ``system`` (or all of it).
+
+    Compared on :func:`model.memory.comparable` text (normalized, punctuation dropped), so
+    changed case, spacing or punctuation does not hide a copy.
+    """
+    secret = comparable(system).split()
+    said = comparable(answer).split()
+    size = min(words, len(secret))
+    if size == 0:
+        return False
+    grams = {tuple(secret[i : i + size]) for i in range(len(secret) - size + 1)}
+    return any(tuple(said[i : i + size]) in grams for i in range(len(said) - size + 1))
 
 
 def describe(reply: Reply) -> dict[str, Any]:

@@ -81,13 +81,39 @@ def has_chat_template(tokenizer: Any) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
+def control_markers(tokenizer: Any = None) -> tuple[str, ...]:
+    """Strings that structure a prompt: the format's markers and the tokenizer's special tokens."""
+    markers = {*FORMAT_TOKENS, *_bos_eos(tokenizer)}
+    if tokenizer is not None:
+        markers.update(getattr(tokenizer, "all_special_tokens", ()) or ())
+    return tuple(sorted((m for m in markers if m), key=len, reverse=True))
+
+
+def neutralize(text: str, tokenizer: Any = None) -> str:
+    """``text`` without prompt markers, so that what a person wrote stays inside its own turn.
+
+    Tokenizers read special tokens out of plain text: a customer who types ``</s><s>[INST]
+    <<SYS>>`` would otherwise close their turn and write a system prompt of their own. Markers
+    are removed until none is left (removing one can join the halves of another).
+    """
+    markers = control_markers(tokenizer)
+    previous = None
+    while previous != text:
+        previous = text
+        for marker in markers:
+            text = text.replace(marker, "")
+    return text
+
+
 def format_chat(system: str, turns: Sequence[Turn], tokenizer: Any = None) -> str:
     """A whole conversation as one prompt string.
 
     ``turns`` alternate user/assistant, starting with the user. When the last turn is the
     user's, the string ends where the assistant's answer begins; when it is the assistant's,
-    the string is a complete training text ending with the end-of-turn token.
+    the string is a complete training text ending with the end-of-turn token. Turn texts are
+    passed through :func:`neutralize`; the system prompt is ours and kept as it is.
     """
+    turns = [Turn(t.role, neutralize(t.text, tokenizer)) for t in turns]
     if tokenizer is not None and has_chat_template(tokenizer):
         messages = [{"role": "system", "content": system}]
         messages += [{"role": t.role, "content": t.text} for t in turns]
@@ -147,7 +173,7 @@ def completion_text(answer: str, tokenizer: Any = None) -> str:
         if full.startswith(prompt):
             return full[len(prompt) :]
     _, eos = _bos_eos(tokenizer)
-    return f" {answer.strip()} {eos}"
+    return f" {neutralize(answer, tokenizer).strip()} {eos}"
 
 
 def normalize_turns(history: Sequence[Turn]) -> list[Turn]:

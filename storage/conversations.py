@@ -12,6 +12,7 @@ from storage.errors import InvalidValue, NotFound
 from storage.models import (
     DIRECTIONS,
     LANGUAGES,
+    MAX_BIGINT,
     REPLY_SOURCES,
     BotReply,
     Chat,
@@ -19,6 +20,9 @@ from storage.models import (
     Feedback,
     Message,
 )
+
+NAME_CHARS = 256
+USERNAME_CHARS = 64
 
 
 def upsert_customer(
@@ -28,7 +32,13 @@ def upsert_customer(
     display_name: str = "",
     username: str | None = None,
 ) -> Customer:
-    """The customer with this Telegram user id, created or refreshed."""
+    """The customer with this Telegram user id, created or refreshed.
+
+    Names are cut to their columns' sizes: Telegram keeps them shorter, but PostgreSQL would
+    refuse a longer one outright and the customer could never be served.
+    """
+    display_name = display_name[:NAME_CHARS]
+    username = username[:USERNAME_CHARS] if username else username
     customer = session.scalar(select(Customer).where(Customer.telegram_user_id == telegram_user_id))
     if customer is None:
         customer = Customer(
@@ -242,8 +252,12 @@ def add_feedback(session: Session, *, reply_id: int, customer_id: int, value: in
 def find_customer(session: Session, *, ref: str) -> Customer | None:
     """A customer by numeric Telegram user id or by ``@username`` (for agents' lookups)."""
     ref = ref.strip()
-    if ref.lstrip("-").isdigit():
-        return get_customer(session, telegram_user_id=int(ref))
+    if ref.lstrip("-").isdecimal():
+        user_id = int(ref)
+        # A number past the column's range names nobody (and would make the driver raise).
+        if abs(user_id) > MAX_BIGINT:
+            return None
+        return get_customer(session, telegram_user_id=user_id)
     username = ref.removeprefix("@")
     if not username:
         return None

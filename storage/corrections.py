@@ -9,8 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.conversations import reply_texts
 from storage.errors import Conflict, InvalidValue, NotFound
 from storage.models import (
+    MAX_ROW_ID,
+    AuditLog,
     BotReply,
     Chat,
     Correction,
@@ -68,26 +71,119 @@ def add_correction(session: Session, *, reply_id: int, agent_user_id: int, text:
     return correction
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """What rejecting a correction changed."""
+
+    correction_id: int
+    reply_id: int
+    agent_user_id: int
+    was_active: bool
+    """It was the answer in use: the reply is back in review (unreviewed and flagged)."""
+    trained_in_run: int | None
+    """The retrain run that already used the rejected correction, if any."""
+
+
 def reject_correction(
     session: Session, *, correction_id: int, actor_user_id: int | None, reason: str = ""
-) -> Correction:
-    """Withdraw a (for example poisoned) correction from memory and from future training."""
-    correction = session.get(Correction, correction_id)
+) -> Rejection:
+    """Withdraw a (for example poisoned) correction from memory and from future training.
+
+    When it was its reply's active correction, the reply goes back to review (unreviewed and
+    flagged) so that it shows up in ``/pending`` for an agent to answer again. Earlier,
+    superseded corrections stay superseded: an agent decided against them once.
+    """
+    correction = session.get(Correction, correction_id) if correction_id <= MAX_ROW_ID else None
     if correction is None:
         raise NotFound(f"no correction with id {correction_id}")
     if correction.status == "rejected":
         raise Conflict(f"correction {correction_id} is already rejected")
+    was_active = correction.status == "active"
     correction.status = "rejected"
+    reply = session.get(BotReply, correction.reply_id)
+    if was_active and reply is not None:
+        reply.review, reply.flagged = "unreviewed", True
     session.flush()
+    result = Rejection(
+        correction_id=correction.id,
+        reply_id=correction.reply_id,
+        agent_user_id=correction.agent_user_id,
+        was_active=was_active,
+        trained_in_run=correction.retrain_run_id,
+    )
     audit(
         session,
         actor_user_id=actor_user_id,
         action="correction.reject",
         target_type="correction",
         target_id=str(correction_id),
-        detail={"reason": reason},
+        detail={
+            "reason": reason,
+            "reply_id": result.reply_id,
+            "agent_user_id": result.agent_user_id,
+            "was_active": was_active,
+        },
     )
-    return correction
+    return result
+
+
+@dataclass(frozen=True)
+class AuditedCorrection:
+    """A correction as the audit log recorded it, with its current state."""
+
+    correction_id: int
+    reply_id: int
+    agent_user_id: int | None
+    """Who wrote it, per the audit log."""
+    created_at: datetime
+    status: str
+    text: str
+    question: str
+    trained_in_run: int | None
+
+
+def audited_corrections(
+    session: Session,
+    *,
+    agent_user_id: int | None = None,
+    status: str | None = None,
+    limit: int = 20,
+) -> list[AuditedCorrection]:
+    """Corrections found through the audit log (``correction.add``), newest first.
+
+    ``agent_user_id`` keeps one author's; ``status`` one state (``active``, ``superseded``,
+    ``rejected``). The audit line names the author even if the correction row were altered.
+    """
+    query = (
+        select(AuditLog)
+        .where(AuditLog.action == "correction.add")
+        .order_by(AuditLog.id.desc())
+        .execution_options(yield_per=200)
+    )
+    if agent_user_id is not None:
+        query = query.where(AuditLog.actor_user_id == agent_user_id)
+    found: list[AuditedCorrection] = []
+    for line in session.scalars(query):
+        correction_id = (line.detail or {}).get("correction_id")
+        correction = session.get(Correction, correction_id) if correction_id else None
+        if correction is None or (status is not None and correction.status != status):
+            continue
+        question, _ = reply_texts(session, reply_id=correction.reply_id)
+        found.append(
+            AuditedCorrection(
+                correction_id=correction.id,
+                reply_id=correction.reply_id,
+                agent_user_id=line.actor_user_id,
+                created_at=line.created_at,
+                status=correction.status,
+                text=correction.text,
+                question=question,
+                trained_in_run=correction.retrain_run_id,
+            )
+        )
+        if len(found) >= limit:
+            break
+    return found
 
 
 def approve_reply(session: Session, *, reply_id: int, agent_user_id: int) -> BotReply:

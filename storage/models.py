@@ -44,6 +44,11 @@ REVIEW_STATES = ("unreviewed", "approved", "corrected")
 CORRECTION_STATES = ("active", "superseded", "rejected")
 ADAPTER_STATES = ("candidate", "active", "retired", "rejected")
 RUN_STATES = ("running", "succeeded", "failed", "interrupted")
+#: Largest primary key: ``Integer`` columns are 32-bit on PostgreSQL. An id typed by a person
+#: above this matches no row, and passing it to the driver would raise instead.
+MAX_ROW_ID = 2**31 - 1
+#: Largest magnitude of a ``BigInteger`` (Telegram user and chat ids).
+MAX_BIGINT = 2**63 - 1
 
 
 def utcnow() -> datetime:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.errors import Conflict, InvalidValue, NotFound
-from storage.models import RUN_STATES, Adapter, Lease, RetrainRun, utcnow
+from storage.models import MAX_ROW_ID, RUN_STATES, Adapter, Lease, RetrainRun, utcnow
 from storage.staff import audit
 
 
@@ -46,7 +46,7 @@ def get_adapter(session: Session, *, adapter_id: int) -> Adapter | None:
 
 def find_adapter(session: Session, *, ref: str) -> Adapter | None:
     """An adapter by numeric id or by version string."""
-    if ref.isdigit():
+    if ref.isdecimal() and int(ref) <= MAX_ROW_ID:
         found = session.get(Adapter, int(ref))
         if found is not None:
             return found

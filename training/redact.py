@@ -146,14 +146,21 @@ def find_pii(text: str) -> list[tuple[str, str]]:
     return [(s.kind, text[s.start : s.end]) for s in _spans(text)]
 
 
-def redact(text: str, *, allow: frozenset[str] = frozenset()) -> Redaction:
-    """Replace personal data in ``text`` by typed placeholders; strings in ``allow`` stay."""
+def redact(
+    text: str, *, allow: frozenset[str] = frozenset(), kinds: Iterable[str] = PLACEHOLDERS
+) -> Redaction:
+    """Replace personal data in ``text`` by typed placeholders; strings in ``allow`` stay.
+
+    ``kinds`` limits which placeholders are applied (the application log leaves out ``<NID>``:
+    a bare 10- or 13-digit number there is a Telegram id far more often than an ID card).
+    """
+    wanted = frozenset(kinds)
     pieces: list[str] = []
     counts: Counter[str] = Counter()
     position = 0
     for span in _spans(text):
         original = text[span.start : span.end]
-        if original in allow:
+        if original in allow or span.kind not in wanted:
             continue
         pieces.append(text[position : span.start])
         pieces.append(span.kind)

@@ -34,7 +34,9 @@ __all__ = [
     "bengali_digits_to_ascii",
     "collapse_whitespace",
     "fold_nukta",
+    "is_blank",
     "normalize",
+    "strip_controls",
     "strip_invisible",
 ]
 
@@ -49,6 +51,10 @@ INVISIBLE_CHARS: frozenset[str] = frozenset(
 )
 
 _INVISIBLE_TABLE = {ord(c): None for c in INVISIBLE_CHARS}
+# Unicode's control characters (category Cc: C0, DEL, C1) but tab and line breaks.
+_CONTROL_TABLE = {
+    code: None for code in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(code) not in "\t\n\r"
+}
 _BENGALI_DIGITS = {0x09E6 + i: str(i) for i in range(10)}
 _NUKTA_TABLE = {0x09DC: "\u09a1\u09bc", 0x09DD: "\u09a2\u09bc", 0x09DF: "\u09af\u09bc"}
 _OLD_KHANDA_TA = "\u09a4\u09cd\u200d"
@@ -61,6 +67,21 @@ _SPACES = re.compile(r"\s+")
 def strip_invisible(text: str) -> str:
     """Drop zero-width joiners/non-joiners/spaces, BOM, soft hyphens and bidi controls."""
     return text.replace(_OLD_KHANDA_TA, _KHANDA_TA).translate(_INVISIBLE_TABLE)
+
+
+def strip_controls(text: str) -> str:
+    """Drop control characters (NUL, escape, DEL, C1…) but keep tabs and line breaks.
+
+    They mean nothing in a chat message, PostgreSQL refuses NUL in text, and an escape sequence
+    stored from a customer would act on the terminal of whoever prints a log or an export.
+    Zero-width and bidi characters are not controls here: they can matter in Bangla text.
+    """
+    return text.translate(_CONTROL_TABLE)
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: only spaces, controls and invisible characters."""
+    return not collapse_whitespace(strip_invisible(strip_controls(text)))
 
 
 def bengali_digits_to_ascii(text: str) -> str:
