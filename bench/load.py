@@ -214,8 +214,12 @@ async def run_bot(
             done = reading.result()["done"]
             stop.set()
             stopped_at = time.monotonic()
-            await asyncio.wait_for(serving, SHUTDOWN_TIMEOUT_S)
-            shutdown_s = time.monotonic() - stopped_at
+            try:
+                await asyncio.wait_for(serving, SHUTDOWN_TIMEOUT_S)
+                shutdown_s: float | None = round(time.monotonic() - stopped_at, 2)
+            except TimeoutError:
+                # Still collect: the check then shows what the bot never answered.
+                shutdown_s = None
             batches = list(getattr(pipeline.service, "batch_sizes", []))
         child.stdin.write(b"collect\n")
         await child.stdin.drain()
@@ -229,7 +233,7 @@ async def run_bot(
                 child.kill()
     return {
         "done": done,
-        "shutdown_s": round(shutdown_s, 2),
+        "shutdown_s": shutdown_s,
         "batches": batches,
         "pushes": [Push(*p) for p in records["pushes"]],
         "seen": [Seen(*s) for s in records["seen"]],
@@ -336,6 +340,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             run = asyncio.run(run_bot(args, database, Path(scratch) / "home", model))
             result = check(database, run["pushes"], run["seen"])
     pushes, seen = run["pushes"], run["seen"]
+    if args.responder == "instant":
+        # The pipeline records the instant responder's answers as model answers.
+        result["sources"] = {
+            ("instant" if source == "model" else source): n
+            for source, n in result["sources"].items()
+        }
     latencies = result.pop("latencies_ms")
     replies = [
         s.at for s in seen if s.method == "sendMessage" and s.status == 200 and (s.chat_id or 0) > 0
@@ -409,7 +419,11 @@ def report(figures: dict[str, Any]) -> str:
         f"  lost            {figures['lost']}, duplicated {figures['duplicated']}  "
         + ("OK" if figures["ok"] else f"FAILED {figures['errors']}"),
         f"  peak RSS        {figures['peak_rss_mib']} MiB (bot process); shutdown "
-        f"{figures['shutdown_s']} s",
+        + (
+            f"{figures['shutdown_s']} s"
+            if figures["shutdown_s"] is not None
+            else f"timed out after {SHUTDOWN_TIMEOUT_S:g} s"
+        ),
         f"  machine         {machine_line(figures['machine'])} "
         f"(end {figures['load_average_end'][0]})",
     ]
