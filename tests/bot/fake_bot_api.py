@@ -89,8 +89,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
-        self._failures: dict[str, list[int]] = {}
-        self._faults: dict[str, list[int]] = {}
+        self._faults: dict[str, list[_Fault]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -123,20 +122,32 @@ class FakeBotApi:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def fail_next(self, method: str, retry_after: int = 1) -> None:
+    # Each takes ``chat_id`` to hit only the next such call to that chat (faults are kept in
+    # the order they were asked for; the first one that matches a call is used).
+
+    def fail_next(self, method: str, retry_after: int = 1, *, chat_id: int | None = None) -> None:
         """Answer the next call of ``method`` with 429 Too Many Requests."""
-        self._failures.setdefault(method, []).append(retry_after)
+        self._faults.setdefault(method, []).append(_Fault(429, chat_id, retry_after))
 
-    def error_next(self, method: str, status: int = 502, times: int = 1) -> None:
+    def error_next(
+        self, method: str, status: int = 502, times: int = 1, *, chat_id: int | None = None
+    ) -> None:
         """Answer the next ``times`` calls of ``method`` (``getUpdates`` too) with ``status``."""
-        self._faults.setdefault(method, []).extend([status] * times)
+        self._faults.setdefault(method, []).extend([_Fault(status, chat_id)] * times)
 
-    def drop_next(self, method: str, times: int = 1) -> None:
+    def drop_next(self, method: str, times: int = 1, *, chat_id: int | None = None) -> None:
         """Close the connection of the next ``times`` calls of ``method``, answering nothing.
 
         The call is dropped before it is acted on, as when a proxy in front of Telegram fails.
         """
-        self._faults.setdefault(method, []).extend([DROPPED] * times)
+        self._faults.setdefault(method, []).extend([_Fault(DROPPED, chat_id)] * times)
+
+    def _take_fault(self, call: Call) -> _Fault | None:
+        faults = self._faults.get(call.method, [])
+        for index, fault in enumerate(faults):
+            if fault.chat_id is None or fault.chat_id == call.chat_id:
+                return faults.pop(index)
+        return None
 
     # -- the server ------------------------------------------------------------------------
 
@@ -166,29 +177,25 @@ class FakeBotApi:
             return _error(401, "Unauthorized")
         params, files = await self._params(request)
         call = Call(method=method, params=params, files=files)
-        faults = self._faults.get(method)
-        if faults:
-            call.status = faults.pop(0)
+        fault = self._take_fault(call)
+        if fault is not None:
+            call.status = fault.status
             await self._record(call)
-            if call.status == DROPPED:
+            if fault.status == DROPPED:
                 assert request.transport is not None
                 request.transport.abort()  # the client reads a reset, never a response
                 raise ConnectionResetError("dropped by the fake Bot API")
-            return _error(call.status, "Bad Gateway" if call.status == 502 else "Server Error")
-        failures = self._failures.get(method)
-        if failures:
-            retry_after = failures.pop(0)
-            call.status = 429
-            await self._record(call)
-            return web.json_response(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": f"Too Many Requests: retry after {retry_after}",
-                    "parameters": {"retry_after": retry_after},
-                },
-                status=429,
-            )
+            if fault.status == 429:
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {fault.retry_after}",
+                        "parameters": {"retry_after": fault.retry_after},
+                    },
+                    status=429,
+                )
+            return _error(fault.status, "Bad Gateway" if fault.status == 502 else "Server Error")
         if method == "getUpdates":
             # Not recorded: polling would drown the interesting calls.
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
@@ -437,6 +444,15 @@ class FakeBotApi:
         except TimeoutError:
             seen = [(c.method, c.chat_id, c.text[:60]) for c in self.calls[since:]]
             raise AssertionError(f"no {count} x {method} matching; calls since: {seen}") from None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """How to answer one future call: a status (or ``DROPPED``), for one chat or any."""
+
+    status: int
+    chat_id: int | None = None
+    retry_after: int = 1
 
 
 class _ApiError(Exception):
