@@ -266,7 +266,7 @@ async def on_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if review is None and relay is None:
         return  # agents talking among themselves
     if not await has_role(context, user.id, "agent"):
-        await refuse(update, context, "agent")
+        await refuse(update, context, "agent", "reply:correction" if review else "reply:handoff")
         return
     if review is not None:
         await apply_correction(update, context, int(review.group(1)), message.text)

@@ -35,8 +35,13 @@ LISTED = 10
 CLIP = 160
 
 
-def rejection_text(rejection: Rejection) -> str:
-    """What an operator is told after a rejection (Telegram and the shell say the same)."""
+def rejection_text(rejection: Rejection, *, shell: bool = False) -> str:
+    """What an operator is told after a rejection; ``shell`` names the CLI's commands."""
+    rollback, retrain = (
+        ("`uttor adapters rollback`", "`uttor retrain --force`")
+        if shell
+        else ("/rollback", "/retrain")
+    )
     lines = [
         f"Correction #{rejection.correction_id} (by {rejection.agent_user_id}, reply "
         f"#{rejection.reply_id}) is rejected: correction memory no longer uses it and the next "
@@ -47,7 +52,7 @@ def rejection_text(rejection: Rejection) -> str:
     if rejection.trained_in_run is not None:
         lines.append(
             f"Retrain run {rejection.trained_in_run} trained on it: the adapter in service may "
-            "have learned it. /rollback to the adapter before, or /retrain to train without it."
+            f"have learned it. {rollback} to the adapter before, or {retrain} to train without it."
         )
     return "\n".join(lines)
 

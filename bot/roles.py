@@ -54,11 +54,16 @@ def command_name(update: Update) -> str:
     return text.split(maxsplit=1)[0].split("@", 1)[0][:32]
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, role: Role) -> None:
-    """Tell a user they may not do this, and write the attempt to the audit log."""
+async def refuse(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, role: Role, action: str | None = None
+) -> None:
+    """Tell a user they may not do this, and write the attempt to the audit log.
+
+    ``action`` names the attempt when it is not a command or a button (a reply to a post).
+    """
     user = update.effective_user
     chat = update.effective_chat
-    action = command_name(update)
+    action = action or command_name(update)
     await deps(context).write(
         lambda session: audit(
             session,
