@@ -158,11 +158,17 @@ class CorrectionMemory:
             self._stamp = None
         self._ensure_fresh()
 
-    def lookup(self, question: str) -> MemoryHit | None:
-        """The remembered answer for ``question``, or ``None`` when nothing is close enough."""
+    def lookup(self, question: str, *, session: Any = None) -> MemoryHit | None:
+        """The remembered answer for ``question``, or ``None`` when nothing is close enough.
+
+        ``session``: an open database session to check freshness in (saves opening one).
+        """
         if len(comparable(question)) < self.config.min_chars:
             return None
-        self._ensure_fresh()
+        if session is None:
+            self._ensure_fresh()
+        else:
+            self._check(session)
         with self._lock:
             indexes = (self._corrections, self._knowledge)
         for index in indexes:
@@ -173,10 +179,14 @@ class CorrectionMemory:
 
     def _ensure_fresh(self) -> None:
         with self.database.read() as session:
-            stamp = self._stamp_of(session)
-            if stamp == self._stamp:
-                return
-            entries = self._loader(session, use_knowledge=self.config.use_knowledge)
+            self._check(session)
+
+    def _check(self, session: Any) -> None:
+        """Rebuild the indexes when the database's fingerprint changed since the last build."""
+        stamp = self._stamp_of(session)
+        if stamp == self._stamp:
+            return
+        entries = self._loader(session, use_knowledge=self.config.use_knowledge)
         corrections = MemoryIndex([e for e in entries if e.origin == "correction"])
         knowledge = MemoryIndex([e for e in entries if e.origin == "knowledge"])
         with self._lock:

@@ -239,12 +239,12 @@ class Pipeline:
                 telegram_message_id=telegram_message_id,
             )
             question_message_id = message.id
+            hit = self.memory.lookup(text, session=session)
         history = [
             Turn("user" if m.direction == "in" else "assistant", m.text)
             for m in earlier
             if m.id != question_message_id
         ]
-        hit = self.memory.lookup(text)
         return _Context(question_message_id, preference, last_language, history, hit)
 
     def _store_reply(

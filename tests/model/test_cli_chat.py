@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import cli, cli_model
+from bot import cli
 from migrations.runner import upgrade
 from storage.db import Database
 from storage.models import BotReply, Message
@@ -20,8 +20,6 @@ def uttor(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model_dir: Path
 ) -> Callable[..., int]:
     """The ``uttor`` entry point with a fresh home, the tiny model and a migrated database."""
-    if "chat" not in {command.name for command in cli.app.registered_commands}:
-        cli_model.register(cli.app)
     monkeypatch.setenv("UTTOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("UTTOR_DATABASE_URL", f"sqlite:///{tmp_path / 'uttor.db'}")
     monkeypatch.setenv("UTTOR_BASE_MODEL", str(tiny_model_dir))

@@ -26,7 +26,12 @@ PARAPHRASES = {
             "When will my order arrive, please?",
             "When wil my order arrive??",
         ],
-        ["How do I cancel my order?", "When will my refund arrive?", "Where is my order?"],
+        [
+            "How do I cancel my order?",
+            "When will my refund arrive?",
+            "Where is my order?",
+            "I'm in Mirpur, when will my order arrive?",  # a detail that changes the answer
+        ],
     ),
     "banglish": (
         "amar order kobe ashbe?",
