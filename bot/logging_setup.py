@@ -9,10 +9,11 @@ handler prints it, is masked when it is created:
 * the payload of python-telegram-bot's DEBUG lines that dump whole Bot API requests, responses
   and updates (they hold customer text and, for ``setWebhook``, the webhook secret): the line
   keeps the endpoint name, the payload becomes ``<payload hidden>``;
-* personal data of the kinds exports redact (e-mail, Bangladeshi mobile number, Luhn-valid card
-  number, transaction id), as a last line behind the first two, for whatever a traceback or a
-  library might still print. National-ID numbers are the one kind left out: a bare 10- or
-  13-digit number in a log line is a Telegram user or chat id, which the log needs.
+* personal data of the kinds exports redact, as a last line behind the first two, for whatever
+  a traceback or a library might still print: in tracebacks all of them (e-mail, Bangladeshi
+  mobile number, Luhn-valid card number, national id, transaction id); in the message line all
+  but national-ID numbers, since a bare 10- or 13-digit number there is a Telegram user or chat
+  id that the log needs (uttor's own lines carry ids and counts, never message text).
 """
 
 from __future__ import annotations
@@ -74,11 +75,11 @@ def mask_tokens(text: str) -> str:
     return text
 
 
-def mask_record_text(text: str) -> str:
-    """Tokens, secrets and personal data (but national ids, see the module doc) masked."""
+def mask_record_text(text: str, kinds: tuple[str, ...] = LOG_PII_KINDS) -> str:
+    """Tokens, secrets and personal data of ``kinds`` masked (see the module doc)."""
     text = mask_tokens(text)
     ids = frozenset(match.group(1) for match in _NEGATIVE_ID.finditer(text))
-    return redact(text, allow=ids, kinds=LOG_PII_KINDS).text
+    return redact(text, allow=ids, kinds=kinds).text
 
 
 def _hide_payloads(record: logging.LogRecord) -> None:
@@ -102,9 +103,9 @@ def _masking_factory(base: Any) -> Any:
         record.msg, record.args = mask_record_text(message), None
         if record.exc_info and record.exc_info[0] is not None:
             text = "".join(traceback.format_exception(*record.exc_info))
-            record.exc_text = mask_record_text(text).rstrip("\n")
+            record.exc_text = mask_record_text(text, PLACEHOLDERS).rstrip("\n")
         if record.stack_info:
-            record.stack_info = mask_record_text(record.stack_info)
+            record.stack_info = mask_record_text(record.stack_info, PLACEHOLDERS)
         return record
 
     make_record.uttor_masking = True  # type: ignore[attr-defined]

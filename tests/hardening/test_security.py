@@ -9,13 +9,19 @@
 * A poisoned correction from a staff member is attributable: found through the audit log
   (``/corrections``, ``uttor corrections list``), rejected (``/reject``, ``uttor corrections
   reject``), and gone at once from correction memory and from the next export.
-
-Secrets and personal data in logs, reports and exports are in ``test_leaks.py``.
+* The bot token and webhook secret never appear in logs, reports or exports, and neither does
+  a customer's personal data (mobile number, NID, card, e-mail, transaction id): ``uttor serve``
+  runs at DEBUG with known secrets, then export and retrain run from its database, and every
+  log line, command output and file written is scanned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +33,7 @@ import typer
 from sqlalchemy import select
 
 from bot import cli_corrections
-from bot.cli import CliError
+from bot.cli import CliError, main
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadedModel
 from model.memory import CorrectionMemory
@@ -46,11 +52,14 @@ from tests.bot.conftest import (
     OPERATOR_ID,
     OPERATORS_CHAT,
     STRANGER_ID,
+    free_port,
     seed_faq,
 )
 from tests.bot.fake_bot_api import Call, FakeBotApi
 from tests.hardening.driver import Driver
 from tests.hardening.expect import Seen, refused
+from tests.hardening.leaks import PII_MESSAGE, PII_VALUES, PLACEHOLDERS, found_in, scan_files
+from tests.training.fakes import FakeRunner
 from training.export import build_export
 
 # --- every staff action, tried by someone who is not staff ---------------------------------------
@@ -419,3 +428,138 @@ def run_corrections(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tupl
         code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# --- secrets and personal data: never in logs, reports or exports --------------------------------
+
+TOKEN = "987654321:AAH-known_secret_token_of_this_test_9876"
+WEBHOOK_SECRET = "whsec_known-secret-of-this-test_0123456789"
+SECRETS = {"token": TOKEN, "token secret": TOKEN.split(":")[1], "webhook secret": WEBHOOK_SECRET}
+FIX = "Refund 3-5 working day er moddhe apnar card e chole jabe."
+
+
+def rendered(records: list[logging.LogRecord]) -> str:
+    return "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in records)
+
+
+async def _serve_a_day(api: FakeBotApi, env: dict[str, str], port: int) -> tuple[int, str]:
+    """``uttor serve`` (webhook, DEBUG log) answers a customer who shares personal data, an
+    agent corrects the answer, a stranger tries an operator command; then SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--no-scheduler",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await api.wait_for("setWebhook", timeout=120)
+        assert api.webhook is not None and api.webhook["secret_token"] == WEBHOOK_SECRET
+        mark = api.mark()
+        await api.say(api.user(CUSTOMER_ID, "Rahim"), PII_MESSAGE)
+        (mirror,) = await api.wait_for("sendMessage", in_group, since=mark)
+        mark = api.mark()
+        api.fail_next("sendMessage", retry_after=1)  # an error path, logged too
+        await api.say(api.user(AGENT_ID), FIX, chat_id=AGENTS_CHAT, reply_to=mirror.result)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == CUSTOMER_ID, since=mark)
+        await api.say(api.user(STRANGER_ID), "/status", chat_id=OPERATORS_CHAT)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == OPERATORS_CHAT, since=mark)
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return int(process.returncode or 0), err.decode()
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return code, out + err
+
+
+async def test_secrets_and_personal_data_stay_out_of_logs_reports_and_exports(
+    staffed_database: Database,
+    sqlite_url: str,
+    tiny_model_dir: Path,
+    shipped: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = free_port()
+    home = tmp_path / "home"
+    settings = {
+        "UTTOR_HOME": str(home),
+        "UTTOR_DATABASE_URL": sqlite_url,
+        "UTTOR_TELEGRAM_TOKEN": TOKEN,
+        "UTTOR_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "UTTOR_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "UTTOR_WEBHOOK_LISTEN": "127.0.0.1",
+        "UTTOR_WEBHOOK_PORT": str(port),
+        "UTTOR_AGENTS_CHAT_ID": str(AGENTS_CHAT),
+        "UTTOR_OPERATORS_CHAT_ID": str(OPERATORS_CHAT),
+        "UTTOR_BASE_MODEL": str(tiny_model_dir),
+        "UTTOR_LOG_LEVEL": "DEBUG",  # the most the log ever says
+    }
+    async with FakeBotApi(token=TOKEN) as api:
+        settings["UTTOR_TELEGRAM_API_URL"] = api.url
+        code, log = await _serve_a_day(api, {**os.environ, **settings}, port)
+    assert code == 0, log[-3000:]
+    # The log is the real thing: DEBUG lines, with the token and Bot API payloads masked.
+    assert "serving by webhook" in log and " DEBUG " in log
+    assert "<bot-token>" in log and "<payload hidden>" in log
+    leaks = found_in(log, SECRETS | PII_VALUES, "the serve log")
+
+    # Export and a retrain from the same database, with the same secrets configured.
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    for module in ("training.pipeline", "training.export"):
+        monkeypatch.setattr(f"{module}.TRAIN_FILE", shipped[0])
+        monkeypatch.setattr(f"{module}.TEST_FILE", shipped[1])
+    monkeypatch.setattr("training.pipeline.spawn_job", FakeRunner())
+    caplog.set_level(logging.DEBUG)
+    out_dir = tmp_path / "export"
+    outputs = [
+        _cli(["export", "--out", str(out_dir), "--json"], capsys)[1],
+        _cli(["retrain", "--force", "--json"], capsys)[1],
+        _cli(["report", "--json"], capsys)[1],
+    ]
+    leaks += found_in("\n".join(outputs), SECRETS | PII_VALUES, "command output")
+    leaks += found_in(rendered(caplog.records), SECRETS | PII_VALUES, "the export/retrain log")
+    file_leaks, scanned = scan_files([out_dir, home / "reports"], SECRETS | PII_VALUES)
+    assert not leaks + file_leaks
+    # Not vacuous: the files exist, and the personal data went through them, redacted.
+    assert scanned >= 8  # mydata, mytest, summary, manifest; report json/html/charts, job data
+    exported = "".join(p.read_text(encoding="utf-8") for p in out_dir.glob("my*.json"))
+    assert all(placeholder in exported for placeholder in PLACEHOLDERS), exported[:500]
+    report = json.loads((home / "reports" / "1" / "report.json").read_text(encoding="utf-8"))
+    assert set(report["export"]["redacted"]) == set(PLACEHOLDERS)
+
+
+async def test_customer_text_in_a_traceback_is_masked(
+    start_bot: Callable[..., Any], api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The last line of defence: a failure whose message carries the customer's text."""
+
+    class Leaky:
+        async def answer(self, *, text: str, **kwargs: Any) -> Any:
+            raise RuntimeError(f"could not answer {text!r}")
+
+    caplog.set_level(logging.DEBUG)
+    await start_bot(answerer_override=Leaky())
+    mark = api.mark()
+    await api.say(api.user(CUSTOMER_ID), PII_MESSAGE)
+    await api.wait_for("sendMessage", lambda c: c.chat_id == CUSTOMER_ID, since=mark)
+    (failure,) = [r for r in caplog.records if r.exc_text and "could not answer" in r.exc_text]
+    assert not found_in(rendered(caplog.records), PII_VALUES, "the log")
+    assert all(placeholder in failure.exc_text for placeholder in PLACEHOLDERS)
