@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         MemoryConfig.threshold,
         ge=0,
         le=1,
-        description="Trigram similarity at which a question reuses a corrected answer.",
+        description="Weighted trigram similarity at which a question reuses a stored answer.",
     )
     memory_knowledge: bool = Field(
         MemoryConfig.use_knowledge,

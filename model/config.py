@@ -80,10 +80,9 @@ class PromptConfig:
 class MemoryConfig:
     """When a remembered answer is used instead of the model."""
 
-    threshold: float = 0.7
-    """Trigram Jaccard similarity at or above which a question counts as the same question
-    (0.6 let "When will my order arrive?" take the answer written for "I'm in Mirpur, when
-    will my order arrive?"; true paraphrases in our tests score 0.77 and up)."""
+    threshold: float = 0.65
+    """Weighted trigram similarity at or above which a question counts as the same question
+    (paraphrases in our tests score 0.68 and up, different questions 0.58 and less)."""
     min_chars: int = 6
     """Questions shorter than this (normalized) never match: "ok" or "hi" need context."""
     use_knowledge: bool = True

@@ -5,12 +5,15 @@ question is a near-duplicate of a question an agent corrected, the corrected ans
 (source ``memory``). The shipped knowledge base (FAQ pairs) is searched the same way after the
 corrections; a correction always wins over a knowledge pair.
 
-Similarity is the Jaccard index of the two questions' sets of character trigrams, after the
-project's normalization (:func:`model.text.normalize.normalize`: NFC, nukta, digits, case,
-spaces) with punctuation removed. It needs no language knowledge, so it treats Bengali
-script, English, Banglish and mixed text alike, and it is the measure the data checks use
-for "near-duplicate" (``tests/training/test_data.py``). An inverted index over trigrams keeps
-a lookup to the entries that share a trigram with the question.
+Similarity is a weighted Jaccard index of the two questions' sets of character trigrams,
+after the project's normalization (:func:`model.text.normalize.normalize`: NFC, nukta, digits,
+case, spaces) with punctuation removed. Trigrams need no language knowledge, so Bengali
+script, English, Banglish and mixed text are treated alike. Each trigram weighs its inverse
+document frequency over all remembered questions: words every question has ("my order",
+"আপনাদের") count little, words few have count a lot, so "আপনাদের রিটার্ন পলিসি কী?" still
+matches "রিটার্ন পলিসি কী?" while "When will my order arrive?" no longer matches "I'm in
+Mirpur, when will my order arrive?" (whose answer names Mirpur), as plain Jaccard did. An
+inverted index over trigrams limits a lookup to the entries that share a trigram with it.
 
 Only ``active`` corrections are indexed; superseded and rejected ones never answer. Every
 lookup first compares a cheap fingerprint of the corrections and the knowledge base with the
@@ -21,9 +24,10 @@ process is used by the next question.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -74,24 +78,40 @@ def trigrams(text: str) -> frozenset[str]:
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
-def similarity(a: str, b: str) -> float:
-    """Trigram Jaccard similarity of two texts, in [0, 1]."""
+class Idf:
+    """Inverse document frequency of trigrams over a set of questions.
+
+    A trigram no question has weighs as much as one only one question has: with few questions
+    (a handful of corrections) every weight is then 1, which is plain Jaccard.
+    """
+
+    def __init__(self, questions: Sequence[str] = ()) -> None:
+        self.count = len(questions)
+        self.frequency: Counter[str] = Counter(g for q in questions for g in trigrams(q))
+
+    def weight(self, gram: str) -> float:
+        return math.log((self.count + 1) / (max(self.frequency.get(gram, 0), 1) + 1)) + 1.0
+
+
+def similarity(a: str, b: str, idf: Idf | None = None) -> float:
+    """Weighted trigram Jaccard similarity in [0, 1] (plain Jaccard without ``idf``)."""
     first, second = trigrams(a), trigrams(b)
-    if not first or not second:
-        return 0.0
-    return len(first & second) / len(first | second)
+    weight = idf.weight if idf is not None else (lambda gram: 1.0)
+    union = sum(weight(g) for g in first | second)
+    return sum(weight(g) for g in first & second) / union if union else 0.0
 
 
 class MemoryIndex:
     """Trigram inverted index over entries; :meth:`best` finds the most similar question."""
 
-    def __init__(self, entries: Sequence[MemoryEntry]) -> None:
+    def __init__(self, entries: Sequence[MemoryEntry], idf: Idf | None = None) -> None:
         self.entries = list(entries)
-        self._sizes: list[int] = []
+        self.idf = idf if idf is not None else Idf([e.question for e in self.entries])
+        self._mass: list[float] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):
             grams = trigrams(entry.question)
-            self._sizes.append(len(grams))
+            self._mass.append(sum(self.idf.weight(g) for g in grams))
             for gram in grams:
                 self._postings[gram].append(index)
 
@@ -103,13 +123,16 @@ class MemoryIndex:
         grams = trigrams(question)
         if not grams:
             return None
-        shared: dict[int, int] = defaultdict(int)
+        mass = 0.0
+        shared: dict[int, float] = defaultdict(float)
         for gram in grams:
+            weight = self.idf.weight(gram)
+            mass += weight
             for index in self._postings.get(gram, ()):
-                shared[index] += 1
+                shared[index] += weight
         best_index, best_score = -1, -1.0
-        for index, count in shared.items():
-            score = count / (len(grams) + self._sizes[index] - count)
+        for index, common in shared.items():
+            score = common / (mass + self._mass[index] - common)
             if score > best_score or (score == best_score and index > best_index):
                 best_index, best_score = index, score
         return MemoryHit(self.entries[best_index], best_score) if best_index >= 0 else None
@@ -187,8 +210,10 @@ class CorrectionMemory:
         if stamp == self._stamp:
             return
         entries = self._loader(session, use_knowledge=self.config.use_knowledge)
-        corrections = MemoryIndex([e for e in entries if e.origin == "correction"])
-        knowledge = MemoryIndex([e for e in entries if e.origin == "knowledge"])
+        # One weighting for both: what is common among all remembered questions.
+        idf = Idf([e.question for e in entries])
+        corrections = MemoryIndex([e for e in entries if e.origin == "correction"], idf)
+        knowledge = MemoryIndex([e for e in entries if e.origin == "knowledge"], idf)
         with self._lock:
             self._corrections, self._knowledge, self._stamp = corrections, knowledge, stamp
         log.debug("memory: %d corrections, %d knowledge pairs", len(corrections), len(knowledge))

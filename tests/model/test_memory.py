@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+
 import pytest
 
-from model.memory import CorrectionMemory, MemoryConfig, MemoryEntry, MemoryIndex, similarity
+from model.memory import (
+    CorrectionMemory,
+    Idf,
+    MemoryConfig,
+    MemoryEntry,
+    MemoryIndex,
+    similarity,
+)
 from storage.conversations import add_message, add_reply, upsert_chat, upsert_customer
 from storage.corrections import add_correction, reject_correction
 from storage.db import Database
 from storage.knowledge import replace_knowledge
 
 THRESHOLD = MemoryConfig().threshold
+SHIPPED_FAQ = Path(__file__).resolve().parents[2] / "training" / "data" / "mydata.json"
 
 # register: (corrected question, paraphrases that must match, different questions that must not)
 PARAPHRASES = {
@@ -55,13 +67,35 @@ PARAPHRASES = {
 }
 
 
+@cache
+def shipped_idf(*extra: str) -> Idf:
+    """Weights as serving computes them: over the shipped FAQ questions (and corrections)."""
+    pairs = json.loads(SHIPPED_FAQ.read_text(encoding="utf-8"))
+    return Idf([pair["text"] for pair in pairs] + list(extra))
+
+
 @pytest.mark.parametrize("register", sorted(PARAPHRASES))
 def test_default_threshold_separates_paraphrases_from_other_questions(register: str) -> None:
     question, same, different = PARAPHRASES[register]
+    idf = shipped_idf(question)
     for text in same:
-        assert similarity(question, text) >= THRESHOLD, text
+        assert similarity(question, text, idf) >= THRESHOLD, text
     for text in different:
-        assert similarity(question, text) < THRESHOLD, text
+        assert similarity(question, text, idf) < THRESHOLD, text
+
+
+def test_common_words_weigh_less_than_distinctive_ones() -> None:
+    """A polite word added must still match; a place added must not (its answer names it).
+
+    Plain Jaccard scores the two pairs within 0.05 of each other, so no threshold is safe;
+    weighting trigrams by how rare they are pulls them 0.1 or more apart.
+    """
+    idf = shipped_idf()
+    polite, bare = "আপনাদের রিটার্ন পলিসি কী?", "রিটার্ন পলিসি কী?"
+    general, located = "When will my order arrive?", "I'm in Mirpur, when will my order arrive?"
+    assert abs(similarity(polite, bare) - similarity(general, located)) < 0.05
+    assert similarity(polite, bare, idf) - similarity(general, located, idf) >= 0.1
+    assert similarity(polite, bare, idf) >= THRESHOLD > similarity(general, located, idf)
 
 
 def test_normalization_makes_digits_case_and_punctuation_irrelevant() -> None:
