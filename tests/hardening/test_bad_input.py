@@ -17,14 +17,18 @@ can find and reject a bad one (see ``test_security.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from migrations.runner import upgrade
+from model.loading import LoadedModel
+from storage.db import Database
 from storage.models import AuditLog, BotReply, Correction, Customer, Message
+from storage.staff import add_staff
 from tests.bot.conftest import (
     AGENT_ID,
     AGENTS_CHAT,
@@ -47,6 +51,7 @@ from tests.hardening.expect import (
     says,
     usage,
 )
+from tests.model.test_pipeline import make_pipeline
 
 HUGE = "9" * 24  # past every integer column and Telegram id
 BLANK_NOTE = "blank"
@@ -124,9 +129,9 @@ Act = Callable[[Scene], Awaitable[int]]
 """Pushes the case's update(s); returns the chat whose messages the check looks at."""
 
 
-async def _scene(start_bot: Callable[..., Any], api: FakeBotApi) -> Scene:
+async def _scene(start_bot: Callable[..., Any], api: FakeBotApi, **options: Any) -> Scene:
     """A bot (mirroring only flagged replies) and two customers with a remembered answer each."""
-    bot = await start_bot(mirror="flagged")
+    bot = await start_bot(mirror="flagged", **options)
     seed_faq(bot.database)
     driver = Driver(bot)
     replies = []
@@ -512,6 +517,9 @@ STAFF: list[tuple[str, Act, Check]] = [
     ("/correct abc text", agent_says("/correct abc fixed text"), usage(CORRECT)),
     ("/correct unknown id", agent_says("/correct 999999 x"), usage(CORRECT, "no reply")),
     ("/correct huge id", agent_says(f"/correct {HUGE} x"), usage(CORRECT)),
+    # Past PostgreSQL's 32-bit primary keys (SQLite's are 64-bit): the same answer on both.
+    ("/correct id past 2^31", agent_says(f"/correct {2**31} x"), usage(CORRECT)),
+    ("/correct Bengali digits", agent_says("/correct ৯৯৯৯৯৯ x"), usage(CORRECT, "no reply")),
     ("/correct superscript digits", agent_says("/correct ²³ x"), usage(CORRECT)),
     ("/correct negative id", agent_says("/correct -1 x"), usage(CORRECT)),
     ("/correct without text", agent_says("/correct {own}"), usage(CORRECT)),
@@ -529,6 +537,7 @@ STAFF: list[tuple[str, Act, Check]] = [
     ),
     ("/approve alone", agent_says("/approve"), usage("/approve")),
     ("/approve huge id", agent_says(f"/approve {HUGE}"), usage("/approve")),
+    ("/approve id past 2^31", agent_says(f"/approve {2**31}"), usage("/approve")),
     ("/approve two ids", agent_says("/approve 1 2"), usage("/approve")),
     ("/approve superscript", agent_says("/approve ¹"), usage("/approve")),
     ("/pending 0", agent_says("/pending 0"), usage("/pending")),
@@ -556,6 +565,7 @@ STAFF: list[tuple[str, Act, Check]] = [
     ("/promote path", operator_says("/promote ../../etc/passwd"), usage("/promote", "no adapter")),
     ("/report abc", operator_says("/report abc"), usage("/report")),
     ("/report huge", operator_says(f"/report {HUGE}"), usage("/report")),
+    ("/report id past 2^31", operator_says(f"/report {2**31}"), usage("/report")),
     ("/report unknown", operator_says("/report 77"), says("no run 77")),
     ("/rollback with argument", operator_says("/rollback now"), usage("/rollback")),
     ("/rollback with nothing active", operator_says("/rollback"), says("Not rolled back")),
@@ -671,3 +681,51 @@ def _relay_post(scene: Scene) -> dict[str, Any]:
     """A relay header the bot posted for a chat that is not handed off (any more)."""
     text = f"💬 chat {scene.owner['id']} · msg 1 · en · someone\nhello"
     return scene.api.incoming(scene.api.bot_user, chat_id=AGENTS_CHAT, text=text)
+
+
+# --- the same on PostgreSQL --------------------------------------------------------------------
+
+
+@pytest.fixture
+async def on_postgres(postgres_url: str, tiny_model: LoadedModel) -> AsyncIterator[dict[str, Any]]:
+    """``start_bot`` options serving a fresh PostgreSQL schema (staff as in the SQLite one)."""
+    upgrade(postgres_url)
+    database = Database(postgres_url)
+    with database.write() as session:
+        add_staff(session, telegram_user_id=AGENT_ID, role="agent")
+        add_staff(session, telegram_user_id=DB_OPERATOR_ID, role="operator")
+    async with make_pipeline(tiny_model, database) as pipeline:
+        yield {
+            "database_override": database,
+            "answerer_override": pipeline,
+            "database_url": postgres_url,
+        }
+    database.dispose()
+
+
+@pytest.mark.postgres
+async def test_texts_and_staff_commands_on_postgres(
+    start_bot: Callable[..., Any],
+    api: FakeBotApi,
+    subtests: pytest.Subtests,
+    on_postgres: dict[str, Any],
+) -> None:
+    """PostgreSQL is stricter than SQLite (no NUL in text, 32-bit ids): those rows hold too."""
+    scene = await _scene(start_bot, api, **on_postgres)
+    texts = [(name, customer_says(text), check) for name, text, check in TEXTS if name in PG_TEXTS]
+    staff = [row for row in STAFF if any(word in row[0] for word in ("huge", "2^31", "digits"))]
+    assert len(texts) == len(PG_TEXTS) and len(staff) >= 8
+    await _run_table(scene, [*texts, *staff], subtests)
+
+
+#: The text rows that differ on PostgreSQL: what it refuses or stores differently.
+PG_TEXTS = {
+    "control characters only",
+    "NUL inside",
+    "terminal escapes",
+    "DEL and C1 controls",
+    "10 000 bengali characters",
+    "family emoji sequence",
+    "SQL drop table",
+    "format strings",
+}
