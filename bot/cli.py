@@ -189,9 +189,9 @@ def _safe_url(url: str) -> str:
 
 def _register_feature_commands() -> None:
     """Commands that live beside the feature they drive."""
-    from bot import cli_model, cli_serve, cli_text, cli_training
+    from bot import cli_corrections, cli_model, cli_serve, cli_text, cli_training
 
-    for module in (cli_text, cli_model, cli_serve, cli_training):
+    for module in (cli_text, cli_model, cli_serve, cli_training, cli_corrections):
         module.register(app)
 
 
