@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -35,6 +36,7 @@ from tests.bot.conftest import (
     DB_OPERATOR_ID,
     OPERATOR_ID,
     STRANGER_ID,
+    free_port,
     seed_faq,
 )
 from tests.bot.fake_bot_api import FakeBotApi
@@ -729,3 +731,37 @@ PG_TEXTS = {
     "SQL drop table",
     "format strings",
 }
+
+
+async def test_an_unreadable_update_by_webhook_is_skipped(
+    start_bot: Callable[..., Any], api: FakeBotApi
+) -> None:
+    """Acknowledged (so Telegram does not deliver it again and again) and dropped."""
+    port = free_port()
+    bot = await start_bot(
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_secret="s3cret-Token_1",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    driver = Driver(bot)
+    poll = {"id": "p", "question": "?", "options": [], "total_voter_count": 0}
+    statuses: list[int] = []
+
+    async def deliver() -> None:
+        statuses.append(await api.push({"poll": poll}))  # POSTed with the right secret
+
+    outcome = await driver.run(deliver)
+    assert statuses == [200]
+    ignored()(outcome, Seen(0, bot.database))  # and the bot answered the sentinel after it
+    # Not JSON at all is a malformed request, not an update.
+    assert api.webhook is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            api.webhook["url"],
+            data=b"{not json",
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"},
+        ) as response,
+    ):
+        assert response.status == 400
