@@ -84,15 +84,15 @@ def mirror_later(
     """Mirror a reply to the agents group in the background, per ``UTTOR_MIRROR``.
 
     The customer's answer is already out; the mirror must not wait in the chat's queue, and
-    the agents group is throttled to about 20 messages a minute. A task made through the
-    application is awaited on shutdown, so a mirror is not lost to a SIGTERM.
+    the agents group is throttled to about 20 messages a minute. Shutdown waits for the task
+    (``Deps.spawn``), so a mirror is not lost to a SIGTERM.
     """
     settings = deps(context).settings
     if settings.agents_chat_id is None or settings.mirror == "off":
         return
     if settings.mirror == "flagged" and not flagged:
         return
-    context.application.create_task(
+    deps(context).spawn(
         mirror(context, reply_id, by_customer=by_customer), name=f"mirror:{reply_id}"
     )
 

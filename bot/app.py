@@ -320,6 +320,7 @@ async def serve(
                     await application.updater.stop()
                 if application.running:
                     await application.stop()
+                await application.bot_data[DEPS_KEY].drain()
                 if webhook is not None:
                     await webhook.close()
         log.info("stopped")

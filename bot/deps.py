@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,6 +39,24 @@ class Deps:
     limiter: RateLimiter
     retrain_running: threading.Event = field(default_factory=threading.Event)
     """Set while an operator's /retrain runs in this process (one at a time from here)."""
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Side tasks (mirrors to agents) still running; shutdown waits for them."""
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> None:
+        """Run a side task that shutdown will wait for.
+
+        PTB's ``Application.create_task`` stops tracking tasks once ``stop()`` has begun, yet a
+        handler that was answering when SIGTERM came still finishes and starts its mirror then;
+        tracking them here means that mirror is sent instead of dropped.
+        """
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def drain(self) -> None:
+        """Wait for every side task, including ones started while waiting."""
+        while self.background:
+            await asyncio.gather(*list(self.background), return_exceptions=True)
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a read session off the event loop."""
