@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(None, description="Required with the webhook URL.")
     log_level: str = Field("INFO", description="Application log level.")
 
+    # --- Telegram bot (bot/): customers, agents, operators ---
+    rate_limit_per_min: int = Field(
+        20, ge=1, description="Messages per customer per minute the bot answers; more get a note."
+    )
+    mirror: Literal["all", "flagged", "off"] = Field(
+        "all", description="Which bot replies are copied to the agents group for review."
+    )
+    followup_corrections: bool = Field(
+        True, description="Send an agent's correction to the customer as a follow-up."
+    )
+    handoff_timeout_min: int = Field(
+        30, ge=0, description="Idle minutes before a handed-off chat returns to the bot; 0: never."
+    )
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds.")
+
     # --- Nightly retraining (training/): export, QLoRA, ROUGE gate, reports ---
     # Defaults come from training.config so the dataclasses and the settings never disagree.
     min_new_pairs: int = Field(
@@ -165,22 +181,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    # --- Telegram bot (bot/): customers, agents, operators ---
-    rate_limit_per_min: int = Field(
-        20, ge=1, description="Messages per customer per minute the bot answers; more get a note."
-    )
-    mirror: Literal["all", "flagged", "off"] = Field(
-        "all", description="Which bot replies are copied to the agents group for review."
-    )
-    followup_corrections: bool = Field(
-        True, description="Send an agent's correction to the customer as a follow-up."
-    )
-    handoff_timeout_min: int = Field(
-        30, ge=0, description="Idle minutes before a handed-off chat returns to the bot; 0: never."
-    )
-    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
-    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds.")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
