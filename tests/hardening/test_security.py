@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from sqlalchemy import select
 
-from bot import cli_corrections
-from bot.cli import CliError, main
+from bot.cli import main
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadedModel
 from model.memory import CorrectionMemory
@@ -400,7 +398,7 @@ async def test_poisoned_correction_is_found_in_the_audit_log_and_rejected(
     code, out, _ = run_corrections(["reject", str(item["id"]), "--reason", "test"], capsys)
     assert code == 0 and f"Correction #{item['id']}" in out
     code, _, err = run_corrections(["reject", str(item["id"])], capsys)
-    assert code == 1 and "already rejected" in err
+    assert code == 1 and err.strip() == f"uttor: error: correction {item['id']} is already rejected"
     code, out, _ = run_corrections(["list", "--status", "rejected"], capsys)
     assert [row.split("\t")[0] for row in out.splitlines()] == [str(item["id"]), str(correction_id)]
     with database.read() as session:
@@ -417,15 +415,11 @@ async def test_poisoned_correction_is_found_in_the_audit_log_and_rejected(
 
 
 def run_corrections(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``uttor corrections …`` on a typer app of its own (``bot/cli.py`` registers it too)."""
-    app = typer.Typer()
-    cli_corrections.register(app)
+    """``uttor corrections …`` through the real CLI entry point."""
     try:
-        app(args=["corrections", *argv], prog_name="uttor", standalone_mode=False)
-        code = 0
-    except CliError as exc:
-        print(f"uttor: error: {exc}", file=sys.stderr)
-        code = exc.code
+        code = main(["corrections", *argv])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
