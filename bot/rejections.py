@@ -37,11 +37,9 @@ CLIP = 160
 
 def rejection_text(rejection: Rejection, *, shell: bool = False) -> str:
     """What an operator is told after a rejection; ``shell`` names the CLI's commands."""
-    rollback, retrain = (
-        ("`uttor adapters rollback`", "`uttor retrain --force`")
-        if shell
-        else ("/rollback", "/retrain")
-    )
+    # A retrain counts new pairs, not withdrawn ones, and may skip: only --force is sure to run.
+    rollback = "`uttor adapters rollback`" if shell else "/rollback"
+    retrain = "`uttor retrain --force`"
     lines = [
         f"Correction #{rejection.correction_id} (by {rejection.agent_user_id}, reply "
         f"#{rejection.reply_id}) is rejected: correction memory no longer uses it and the next "

@@ -39,8 +39,10 @@ from model.pipeline import FALLBACKS, Pipeline
 from model.prompting import system_prompt
 from model.service import Generation, GenerationService
 from model.text.policy import INSTRUCTIONS
+from storage.corrections import mark_corrections_used
 from storage.db import Database
 from storage.models import AuditLog, BotReply, Correction, Staff
+from storage.registry import start_run
 from storage.staff import audit_entries, role_of
 from tests.bot.conftest import (
     AGENT_ID,
@@ -369,10 +371,18 @@ async def test_poisoned_correction_is_found_in_the_audit_log_and_rejected(
         by_rogue = [a.detail["correction_id"] for a in added if a.actor_user_id == ROGUE_ID]
         assert by_rogue == [correction_id]
 
+    # Last night's retrain already trained on it.
+    with database.write() as session:
+        run = start_run(session, trigger="schedule")
+        mark_corrections_used(session, correction_ids=[correction_id], run_id=run.id)
+        run_id = run.id
     answer = await staff(
         driver, api, OPERATOR_ID, OPERATORS_CHAT, f"/reject {correction_id} asks for the PIN"
     )
     assert f"Correction #{correction_id}" in answer and "/pending" in answer
+    # The operator learns the adapter may have learned it, and how to be rid of it.
+    assert f"Retrain run {run_id} trained on it" in answer
+    assert "/rollback" in answer and "uttor retrain --force" in answer
     # Gone from memory at once: the same question no longer gets the poison.
     assert await ask(driver, api, 6004, "amar refund kobe pabo bKash e") != POISON
     with database.read() as session:
