@@ -3,7 +3,7 @@
 Usage, from the repository root (after ``uttor init``, which builds the starter model)::
 
     python bench/retrain.py                          # 192 pairs, 1 epoch: about a minute
-    python bench/retrain.py --pairs 960 --epochs 4   # the training half of the full run
+    python bench/retrain.py --pairs 960 --epochs 8   # training as in the full run (its epochs)
     python bench/retrain.py --seed-table             # the whole seed-table run, timed
     python bench/retrain.py --model DIR --json
 
@@ -111,7 +111,8 @@ def short_run(args: argparse.Namespace, model: str) -> dict[str, Any]:
         max_length=config.max_length,
         prompt=PromptConfig(),
     )
-    full_tokens = sum(len(e.input_ids) for e in examples) * TrainConfig().epochs
+    full_epochs = TrainConfig().epochs
+    full_tokens = sum(len(e.input_ids) for e in examples) * full_epochs
     tokens_per_s = result.tokens_per_s
     return {
         "pairs": len(pairs),
@@ -128,6 +129,8 @@ def short_run(args: argparse.Namespace, model: str) -> dict[str, Any]:
         "examples_per_s": round(result.examples * args.epochs / max(result.seconds, 1e-9), 2),
         "final_loss": result.final_loss,
         "trainable_parameters": result.trainable_parameters,
+        "full_run_pairs": len(everything),
+        "full_run_epochs": full_epochs,
         "full_run_tokens": full_tokens,
         "projected_full_training_s": round(full_tokens / tokens_per_s) if tokens_per_s else None,
     }
@@ -155,7 +158,13 @@ def seed_table_run(model: str) -> dict[str, Any]:
             outcome = json.loads(done.stdout.strip().splitlines()[-1])
         except json.JSONDecodeError:
             outcome = {"stdout": done.stdout[-2000:]}
+    from dataclasses import asdict
+
+    from training.config import TrainConfig
+
     return {
+        # The child runs this same checkout, so these are the defaults it trained with.
+        "train_config": asdict(TrainConfig()),
         "wall_s": round(wall_s, 1),
         "exit_code": done.returncode,
         "status": outcome.get("status"),
@@ -175,16 +184,19 @@ def report(figures: dict[str, Any]) -> str:
             f"steps, {s['tokens']} tokens in {s['train_s']} s",
             f"  throughput      {s['tokens_per_s']} training tokens/s, {s['s_per_step']} s/step, "
             f"{s['examples_per_s']} examples/s (final loss {s['final_loss']})",
-            f"  full run        {s['full_run_tokens']} tokens (960 pairs x 4 epochs): about "
+            f"  full run        {s['full_run_tokens']} tokens ({s['full_run_pairs']} pairs x "
+            f"{s['full_run_epochs']} epochs): about "
             f"{s['projected_full_training_s']} s of training, projected from this rate",
             f"  LoRA            {s['trainable_parameters']:,} trainable parameters; model "
             f"load {s['load_s']} s",
         ]
     if "seed_table" in figures:
         t = figures["seed_table"]
+        c = t["train_config"]
         lines.append(
             f"  seed-table run  {t['wall_s']} s wall, exit {t['exit_code']}, status "
-            f"{t['status']}, decision {t['decision']}"
+            f"{t['status']}, decision {t['decision']} ({c['epochs']} epochs, batch "
+            f"{c['batch_size']}, learning rate {c['learning_rate']})"
         )
         if t.get("metrics"):
             lines.append(f"  ROUGE           {json.dumps(t['metrics'])}")
