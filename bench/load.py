@@ -48,7 +48,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # runs from a checkout without installing
 
 from bench.customers import Push, Seen  # noqa: E402
-from bench.machine import load_average, machine, machine_line, peak_rss_mib, percentile  # noqa: E402
+from bench.machine import (  # noqa: E402
+    load_average,
+    machine,
+    machine_line,
+    peak_rss_mib,
+    percentile,
+    quiet_transformers,
+)
 from bench.questions import REGISTERS, pick, questions_by_register  # noqa: E402
 
 if TYPE_CHECKING:
@@ -195,8 +202,6 @@ async def run_bot(
             pipeline = instant_pipeline(database)
         else:
             assert model is not None
-            from bench.retrain import quiet_transformers
-
             quiet_transformers()
             pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
         async with pipeline:

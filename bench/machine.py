@@ -1,4 +1,4 @@
-"""The machine a figure came from, and small statistics every benchmark prints.
+"""The machine a figure came from, small statistics, and quiet output for every benchmark.
 
 Figures from a shared 2-core machine are noisy: each benchmark records the load average at its
 start and end, so a reader can tell a quiet run from a busy one.
@@ -80,3 +80,14 @@ def machine_line(info: dict[str, Any]) -> str:
         f"Python {info['python']}, torch {info['torch']}, {info['date']}, "
         f"load average {info['load_average'][0]}"
     )
+
+
+def quiet_transformers() -> None:
+    """No progress bars or deprecation chatter from transformers in the benchmark's output."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")

@@ -37,7 +37,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # runs from a checkout without installing
 
-from bench.machine import load_average, machine, machine_line, peak_rss_mib  # noqa: E402
+from bench.machine import (  # noqa: E402
+    load_average,
+    machine,
+    machine_line,
+    peak_rss_mib,
+    quiet_transformers,
+)
 
 SEED_TABLE_COMMAND = (
     "UTTOR_HOME=$(mktemp -d) UTTOR_BASE_MODEL=<starter dir> "
@@ -59,17 +65,6 @@ def resolve_model(explicit: str | None) -> str:
     if found is None:
         raise SystemExit(f"no starter model under {settings.models_dir}: run `uttor init` first")
     return str(found)
-
-
-def quiet_transformers() -> None:
-    """No progress bars or deprecation chatter from transformers in the benchmark's output."""
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
 def sample(pairs: list[dict[str, str]], count: int, seed: int) -> list[dict[str, str]]:
