@@ -32,10 +32,11 @@ class ExportConfig:
 class TrainConfig:
     """QLoRA fine-tuning of one candidate adapter (seed paper: r=32, alpha=16, dropout=0.1)."""
 
-    epochs: int = 4
+    epochs: int = 8
     """Passes over the training pairs."""
-    learning_rate: float = 2e-3
-    """Peak AdamW learning rate (linear warm-up, then linear decay to zero)."""
+    learning_rate: float = 5e-3
+    """Peak AdamW learning rate (linear warm-up, then linear decay to zero). Tuned for the
+    starter model (docs/retrain.md); for a 7B base use about 2e-4."""
     batch_size: int = 8
     """Pairs per optimizer step."""
     max_length: int = 256

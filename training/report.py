@@ -63,7 +63,9 @@ def _series(report: Mapping[str, Any]) -> list[tuple[str, str, Mapping[str, floa
     for role in ("base", "active", "candidate"):
         scores = report.get("metrics", {}).get(role)
         if scores:
-            series.append((role, names.get(role) or role, scores))
+            name = names.get(role)
+            label = "base model" if role == "base" else f"{role} {name}" if name else role
+            series.append((role, label, scores))
     return series
 
 
@@ -143,9 +145,9 @@ def summary_text(report: Mapping[str, Any]) -> str:
         f"uttor retrain run {report.get('run_id')}: {outcome}",
         str(report.get("reason") or ""),
     ]
-    for role, label, scores in _series(report):
+    for _role, label, scores in _series(report):
         figures = " ".join(f"{METRIC_LABELS[k]} {scores[k]:.3f}" for k in ROUGE_KEYS)
-        lines.append(f"{label} ({role}): {figures}")
+        lines.append(f"{label}: {figures}")
     difference = report.get("difference", {}).get(report.get("gate_metric", "rougeL"))
     if difference:
         lines.append(
@@ -179,7 +181,7 @@ def _metrics_table(report: Mapping[str, Any]) -> str:
     series = _series(report)
     if not series:
         return "<p>No scores: the run did not evaluate.</p>"
-    header = ["metric", *[f"{label} ({role})" for role, label, _ in series]]
+    header = ["metric", *[label for _, label, _ in series]]
     rows = [[METRIC_LABELS[k], *[s[k] for _, _, s in series]] for k in ROUGE_KEYS]
     difference = report.get("difference") or {}
     if difference:
