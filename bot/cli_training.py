@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from storage.db import Database
     from storage.models import Adapter
     from training.config import EvalConfig, RetrainConfig
+    from training.job import AdapterSpec
     from training.schedule import Notify, ScheduleConfig
 
 __all__ = ["eval_config", "register", "resolve_base_model", "retrain_config", "schedule_config"]
@@ -229,7 +230,7 @@ def eval_command(
     from bot.model_setup import pipeline_config
     from training.data import TEST_FILE, load_pairs
     from training.evaluate import evaluate
-    from training.job import AdapterSpec, JobFailed, ModelUnderTest
+    from training.job import JobFailed, ModelUnderTest
 
     settings = _settings()
     base_model = resolve_base_model(settings)
@@ -251,11 +252,16 @@ def eval_command(
             device=settings.device,
             prompt=pipeline_config(settings).prompt,
         )
-        spec = None if chosen is None else AdapterSpec(chosen.id, chosen.version, chosen.path)
-        subject.use(spec)
+        subject.use(chosen)
     except (ModelLoadError, JobFailed) as exc:
         _fail(str(exc))
     name = chosen.version if chosen else "base"
+    import torch
+
+    from training.job import default_threads
+
+    # As in the training process: torch's one thread per core collapses on a busy machine.
+    torch.set_num_threads(settings.retrain_threads or default_threads())
     result = evaluate(name, subject.generate, pairs, config)
     payload = {
         "adapter": name,
@@ -278,17 +284,21 @@ def eval_command(
         typer.echo(f"{language} ({result.counts[language]})\trougeL {scores['rougeL']:.4f}")
 
 
-def _adapter_for_eval(settings: Settings, ref: str) -> Adapter | None:
+def _adapter_for_eval(settings: Settings, ref: str) -> AdapterSpec | None:
+    """The adapter ``--adapter`` names (``None``: the base model), read out of the session."""
     from storage.registry import active_adapter, find_adapter
+    from training.job import AdapterSpec
 
     if ref == "base":
         return None
     database = _database(settings)
     with database.read() as session:
         found = active_adapter(session) if ref == "active" else find_adapter(session, ref=ref)
-    if found is None and ref != "active":
-        _fail(f"no adapter {ref!r}; see `uttor adapters list`")
-    return found
+        if found is None:
+            if ref != "active":
+                _fail(f"no adapter {ref!r}; see `uttor adapters list`")
+            return None
+        return AdapterSpec(found.id, found.version, found.path)
 
 
 # --- adapters ---------------------------------------------------------------------------------

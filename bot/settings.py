@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         EvalConfig.batch_size, ge=1, description="Test questions generated together."
     )
     retrain_threads: int | None = Field(
-        None, ge=1, description="CPU threads of the training process (default: torch's choice)."
+        None, ge=1, description="CPU threads of training and evaluation (default: cores - 1)."
     )
     retrain_timeout_min: int = Field(
         360, ge=1, description="Minutes after which a training process is stopped."

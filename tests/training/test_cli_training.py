@@ -133,8 +133,13 @@ def test_retrain_promote_rollback_and_refusals(
     assert "hand-made\tactive" in out
 
 
-def test_eval_scores_the_base_model(
-    home: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys, shipped
+def test_eval_scores_the_base_model_and_adapters(
+    home: Path,
+    tiny_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    shipped,
+    conversations: Conversations,
 ) -> None:
     monkeypatch.setenv("UTTOR_BASE_MODEL", str(tiny_model_dir))
     monkeypatch.setenv("UTTOR_MAX_NEW_TOKENS", "6")
@@ -144,6 +149,19 @@ def test_eval_scores_the_base_model(
     assert result["adapter"] == "base" and result["items"] == 3
     assert set(result["metrics"]) == ROUGE
     assert sum(result["counts"].values()) == 3
+
+    from storage.registry import add_adapter, promote_adapter
+
+    path = save_random_adapter(tiny_model_dir, home / "adapters" / "a1", seed=2)
+    with conversations.database.write() as session:
+        adapter = add_adapter(session, version="a1", path=str(path), base_model="tiny")
+        promote_adapter(session, adapter_id=adapter.id)
+    for ref in ("active", "a1"):
+        code, out, err = run(
+            ["eval", "--adapter", ref, "--test", str(shipped[1]), "--json"], capsys
+        )
+        assert code == 0, err
+        assert json.loads(out)["adapter"] == "a1"
     code, _, err = run(["eval", "--adapter", "nope", "--test", str(shipped[1])], capsys)
     assert code == 1 and "no adapter 'nope'" in err
     code, _, err = run(["eval", "--test", str(home / "missing.json")], capsys)
