@@ -202,7 +202,6 @@ async def run_bot(
             pipeline = instant_pipeline(database)
         else:
             assert model is not None
-            quiet_transformers()
             pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
         async with pipeline:
             application = build_application(settings, database=database, answerer=pipeline)
@@ -337,6 +336,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     model, model_note = None, "none (instant responder)"
     with tempfile.TemporaryDirectory(prefix="uttor-load-") as scratch:
         if args.responder == "model":
+            quiet_transformers()
             model, model_note = resolve_model(args.model, Path(scratch))
         with scratch_database(args.db, postgres_url=args.postgres_url) as database:
             # As after `uttor init`: the shipped FAQ is in the knowledge base, so some questions
