@@ -4,7 +4,7 @@ Usage, from the repository root::
 
     python -m bench                      # list the benchmarks and what each measures
     python -m bench run                  # run every benchmark at its default size, in turn
-    python -m bench run --quick          # every benchmark at a small size (a few minutes)
+    python -m bench run --quick          # every benchmark at a small size (about 2 minutes)
     python -m bench run load ingest      # only these
     python -m bench run --json > b.json  # one JSON object: {name: that benchmark's figures}
     python -m bench load --responder instant --db postgres   # one benchmark, its own options
@@ -70,7 +70,7 @@ BENCHMARKS = (
         "load-instant",
         "load.py",
         "load test with the model replaced by an instant responder (bot + storage path)",
-        quick=("--customers", "20", "--messages", "5", "--rate", "10"),
+        quick=("--customers", "20", "--messages", "5"),
         args=("--responder", "instant", "--rate", "12"),
     ),
     Benchmark(
