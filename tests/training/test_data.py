@@ -7,10 +7,8 @@ import re
 from collections import Counter
 from functools import cache
 
-import pytest
-
 from model.text.normalize import normalize
-from training.data import CORPUS_DIR, DATA_DIR, TEST_FILE, TRAIN_FILE, load_pairs
+from training.data import CORPUS_DIR, TEST_FILE, TRAIN_FILE, load_pairs
 from training.data.build import read_sources
 
 REGISTERS = ("bn", "en", "banglish", "mixed")
