@@ -12,23 +12,15 @@ import click
 import pytest
 import typer
 
-from bot.cli import app, main
+from bot.cli import app
 from migrations.runner import heads
 from storage.db import Database
 from storage.knowledge import knowledge_pairs
+from tests.shared.cli import run_cli as run
 from tests.shared.tiny_models import tiny_model_dir  # noqa: F401  (a fixture)
 from training.data import TRAIN_FILE, load_pairs
 
 UTTOR = shutil.which("uttor")
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -12,21 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from storage.db import Database
 from tests.bot.conftest import CUSTOMER_ID
 from tests.bot.fake_bot_api import FakeBotApi
+from tests.shared.cli import run_cli
 
 LOG_LEVEL = re.compile(r" (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(

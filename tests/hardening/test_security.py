@@ -31,7 +31,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadedModel
 from model.memory import CorrectionMemory
@@ -59,6 +58,7 @@ from tests.bot.fake_bot_api import Call, FakeBotApi
 from tests.hardening.driver import Driver
 from tests.hardening.expect import Seen, refused
 from tests.hardening.leaks import PII_MESSAGE, PII_VALUES, PLACEHOLDERS, found_in, scan_files
+from tests.shared.cli import run_cli
 from tests.training.fakes import FakeRunner
 from training.export import build_export
 
@@ -426,12 +426,7 @@ async def test_poisoned_correction_is_found_in_the_audit_log_and_rejected(
 
 def run_corrections(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``uttor corrections …`` through the real CLI entry point."""
-    try:
-        code = main(["corrections", *argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(["corrections", *argv], capsys)
 
 
 # --- secrets and personal data: never in logs, reports or exports --------------------------------
@@ -481,11 +476,7 @@ async def _serve_a_day(api: FakeBotApi, env: dict[str, str], port: int) -> tuple
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(argv, capsys)
     assert code == 0, err
     return code, out + err
 

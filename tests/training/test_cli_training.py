@@ -11,22 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from storage.db import Database
 from tests.shared.adapters import save_random_adapter
+from tests.shared.cli import run_cli as run
 from tests.training.conftest import Conversations
 from tests.training.fakes import FakeRunner
 
 ROUGE = {"rouge1", "rouge2", "rougeL", "rougeLsum"}
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
