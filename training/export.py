@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from model.text.langid import detect
-from model.text.normalize import normalize
+from model.text.normalize import jaccard, normalize, trigrams
 from storage.corrections import active_corrections, approved_pairs, handoff_pairs
 from training.config import ExportConfig
 from training.data import TEST_FILE, TRAIN_FILE, load_pairs
@@ -91,16 +91,6 @@ def pair_key(question: str, answer: str) -> str:
     """A fingerprint of a pair, so a later run can tell which database pairs are new."""
     digest = hashlib.sha256(f"{normalize(question)}\n{normalize(answer)}".encode())
     return digest.hexdigest()[:20]
-
-
-def trigrams(text: str) -> frozenset[str]:
-    """Character trigrams of the normalized text (language-agnostic similarity)."""
-    padded = f" {normalize(text)} "
-    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def _in_test_bucket(key: str, share: float) -> bool:
@@ -207,7 +197,7 @@ def _drop_leaks(train: list[Pair], test: list[Pair], threshold: float) -> list[P
         shipped = pair.source == "shipped"
         grams = trigrams(pair.text)
         leaks = any(
-            _jaccard(grams, other) >= threshold
+            jaccard(grams, other) >= threshold
             for other_shipped, other in test_grams
             if not (shipped and other_shipped)
         )

@@ -111,3 +111,18 @@ def normalize(text: str, *, digits: bool = True) -> str:
         text = bengali_digits_to_ascii(text)
     text = unicodedata.normalize("NFC", text.casefold())
     return collapse_whitespace(text)
+
+
+def trigrams(text: str) -> frozenset[str]:
+    """Character trigrams of the normalized text, padded with spaces.
+
+    A language-agnostic fingerprint for near-duplicate checks (train/test leakage of the
+    shipped data and of exports): Bangla, English and Banglish are compared alike.
+    """
+    padded = f" {normalize(text)} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two sets; two empty sets are identical."""
+    return len(a & b) / len(a | b) if a or b else 1.0

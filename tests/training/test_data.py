@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from functools import cache
 
-from model.text.normalize import normalize
+from model.text.normalize import jaccard, normalize, trigrams
 from training.data import CORPUS_DIR, TEST_FILE, TRAIN_FILE, load_pairs
 from training.data.build import read_sources
 
@@ -31,15 +31,6 @@ def heldout() -> list[dict[str, str]]:
 @cache
 def sources() -> list[dict[str, str]]:
     return read_sources()
-
-
-def trigrams(text: str) -> frozenset[str]:
-    text = f" {normalize(text)} "
-    return frozenset(text[i : i + 3] for i in range(len(text) - 2))
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def test_files_are_the_seed_format() -> None:
