@@ -93,8 +93,9 @@ def init(
 
 def _ensure_starter(settings: Settings, quick: bool, progress: bool) -> Any:
     """The starter model's folder, built first when absent (a progress bar shows the ETA)."""
-    from model.starter import default_model_dir, ensure_starter_model
+    from model.starter import default_model_dir
     from training.data import CORPUS_DIR
+    from training.starter import ensure_starter_model
 
     existing = default_model_dir(settings.models_dir)
     # A full-size starter model serves better than a quick one; never downgrade to --quick.

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from model.starter import (
-    DEFAULT,
-    DEFAULT_CORPUS_DIR,
-    StarterConfig,
-    build_starter,
-    is_starter_model,
-)
+from model.starter import is_starter_model
+from training.data import CORPUS_DIR as DEFAULT_CORPUS_DIR
+from training.starter import build_starter
+from training.starter_config import DEFAULT, StarterConfig
 
 #: A model small enough to build in seconds, trained on a slice of the real corpus so that it
 #: has a real byte-level BPE tokenizer with Bengali merges and produces stable greedy text.

@@ -13,16 +13,10 @@ from safetensors.torch import load_file
 from transformers import AutoTokenizer
 
 from model.prompting import FORMAT_TOKENS, PromptConfig, build_prompt
-from model.starter import (
-    MARKER,
-    default_model_dir,
-    ensure_starter_model,
-    is_starter_model,
-    parse_document,
-    train_tokenizer,
-    training_text,
-)
+from model.starter import MARKER, default_model_dir, is_starter_model
 from tests.shared.tiny_models import TINY, build_tiny
+from training.starter import ensure_starter_model
+from training.starter_corpus import parse_document, train_tokenizer, training_text
 
 BANGLA = [
     "আমার অর্ডার কবে আসবে?",
