@@ -27,14 +27,14 @@ from bot.texts import say
 from model.text.langid import detect
 from model.text.normalize import is_blank, strip_controls
 from storage.conversations import add_message, find_message, recent_messages
-from storage.corrections import (
+from storage.errors import NotFound
+from storage.handoffs import (
     add_handoff_pair,
     end_handoff,
     idle_handoffs,
     open_handoff,
     start_handoff,
 )
-from storage.errors import NotFound
 from storage.models import Chat, utcnow
 
 log = logging.getLogger(__name__)

@@ -1,17 +1,20 @@
-"""The adapter registry, retrain runs and named leases."""
+"""The adapter registry and retrain runs (named leases are :mod:`storage.leases`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.errors import Conflict, InvalidValue, NotFound
-from storage.models import MAX_ROW_ID, RUN_STATES, Adapter, Lease, RetrainRun, utcnow
+
+# Leases are storage.leases'. tests/storage/test_queries.py still calls these two through this
+# module; they stay importable here only until it calls them through storage.leases.
+from storage.leases import acquire_lease, release_lease  # noqa: F401
+from storage.models import MAX_ROW_ID, RUN_STATES, Adapter, RetrainRun, utcnow
 from storage.staff import audit
 
 
@@ -206,27 +209,3 @@ def mark_interrupted_runs(session: Session, *, reason: str = "process ended mid-
         .values(status="interrupted", ended_at=utcnow(), error=reason)
     )
     return int(result.rowcount or 0)
-
-
-def acquire_lease(session: Session, *, name: str, holder: str, ttl: timedelta) -> bool:
-    """Take a named lease if it is free or expired; run inside a write (immediate) session."""
-    now = utcnow()
-    lease = session.get(Lease, name)
-    if lease is not None and lease.expires_at > now and lease.holder != holder:
-        return False
-    if lease is None:
-        session.add(Lease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
-    else:
-        lease.holder, lease.acquired_at, lease.expires_at = holder, now, now + ttl
-    session.flush()
-    return True
-
-
-def lease_holder(session: Session, *, name: str) -> str | None:
-    """Who holds the named lease (expired or not), or ``None`` when there is none."""
-    lease = session.get(Lease, name)
-    return lease.holder if lease is not None else None
-
-
-def release_lease(session: Session, *, name: str, holder: str) -> None:
-    session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))

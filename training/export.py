@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from model.text.langid import detect
 from model.text.normalize import jaccard, normalize, trigrams
-from storage.corrections import active_corrections, approved_pairs, handoff_pairs
+from storage.corrections import active_corrections, approved_pairs
+from storage.handoffs import handoff_pairs
 from training.config import ExportConfig
 from training.data import TEST_FILE, TRAIN_FILE, load_pairs
 from training.redact import find_pii, redact

@@ -3,7 +3,7 @@
 PostgreSQL: a session-level advisory lock on a connection held for the whole run; the server
 drops it the moment that connection dies, so a killed process never leaves it behind.
 
-SQLite (no advisory locks): a lease row (``storage.registry.acquire_lease``) with a short
+SQLite (no advisory locks): a lease row (``storage.leases.acquire_lease``) with a short
 expiry that a heartbeat thread renews while the run lasts. A killed process stops renewing and
 its lease expires; a lease whose holder is a dead process on this same host is taken over at
 once instead of waiting for the expiry.
@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from storage.db import Database
-from storage.registry import acquire_lease, lease_holder, release_lease
+from storage.leases import acquire_lease, lease_holder, release_lease
 
 __all__ = ["LOCK_NAME", "LockState", "holder_id", "retrain_lock"]
 

@@ -168,7 +168,7 @@ def test_handoff_answers_are_training_material(
     sqlite_database: Database, shipped: tuple[Path, Path]
 ) -> None:
     from storage.conversations import add_message, upsert_chat
-    from storage.corrections import add_handoff_pair, start_handoff
+    from storage.handoffs import add_handoff_pair, start_handoff
 
     with sqlite_database.write() as session:
         chat = upsert_chat(session, telegram_chat_id=555)

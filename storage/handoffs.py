@@ -1,0 +1,123 @@
+"""Handoffs: a chat in human mode, and the answers agents gave there (training material)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.errors import NotFound
+from storage.models import Chat, Handoff, HandoffPair, Message, utcnow
+from storage.staff import audit
+
+
+def open_handoff(session: Session, *, chat_id: int) -> Handoff | None:
+    return session.scalar(
+        select(Handoff).where(Handoff.chat_id == chat_id, Handoff.ended_at.is_(None))
+    )
+
+
+def start_handoff(
+    session: Session, *, chat_id: int, requested_by: str, agent_user_id: int | None = None
+) -> Handoff:
+    """Put a chat in human mode; an open handoff is reused (and claimed by the agent)."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        raise NotFound(f"no chat with id {chat_id}")
+    handoff = open_handoff(session, chat_id=chat_id)
+    if handoff is None:
+        handoff = Handoff(chat_id=chat_id, requested_by=requested_by, agent_user_id=agent_user_id)
+        session.add(handoff)
+    elif agent_user_id is not None:
+        handoff.agent_user_id = agent_user_id
+    chat.mode = "human"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=agent_user_id,
+        action="handoff.start",
+        target_type="chat",
+        target_id=str(chat.telegram_chat_id),
+        detail={"requested_by": requested_by},
+    )
+    return handoff
+
+
+def end_handoff(
+    session: Session, *, chat_id: int, reason: str, actor_user_id: int | None = None
+) -> Handoff:
+    """Hand a chat back to the bot."""
+    chat = session.get(Chat, chat_id)
+    handoff = open_handoff(session, chat_id=chat_id)
+    if chat is None or handoff is None:
+        raise NotFound(f"chat {chat_id} is not in human mode")
+    handoff.ended_at = utcnow()
+    handoff.end_reason = reason
+    chat.mode = "bot"
+    session.flush()
+    audit(
+        session,
+        actor_user_id=actor_user_id,
+        action="handoff.end",
+        target_type="chat",
+        target_id=str(chat.telegram_chat_id),
+        detail={"reason": reason},
+    )
+    return handoff
+
+
+def add_handoff_pair(
+    session: Session,
+    *,
+    handoff_id: int,
+    question_message_id: int,
+    answer_message_id: int,
+    agent_user_id: int,
+) -> HandoffPair:
+    """Keep an agent's answer to a customer's question during a handoff, for training."""
+    if session.get(Handoff, handoff_id) is None:
+        raise NotFound(f"no handoff with id {handoff_id}")
+    for message_id in (question_message_id, answer_message_id):
+        if session.get(Message, message_id) is None:
+            raise NotFound(f"no message with id {message_id}")
+    pair = HandoffPair(
+        handoff_id=handoff_id,
+        question_message_id=question_message_id,
+        answer_message_id=answer_message_id,
+        agent_user_id=agent_user_id,
+    )
+    session.add(pair)
+    session.flush()
+    return pair
+
+
+def handoff_pairs(session: Session) -> Sequence[tuple[str, str, str | None]]:
+    """(question, answer, language) of every agent answer given during handoffs."""
+    question, answer = aliased(Message), aliased(Message)
+    rows = session.execute(
+        select(question.text, answer.text, question.language)
+        .select_from(HandoffPair)
+        .join(question, question.id == HandoffPair.question_message_id)
+        .join(answer, answer.id == HandoffPair.answer_message_id)
+        .order_by(HandoffPair.id)
+    ).all()
+    return [(q, a, lang) for q, a, lang in rows]
+
+
+def idle_handoffs(session: Session, *, idle_since: datetime) -> list[Handoff]:
+    """Open handoffs with no message in their chat since ``idle_since`` (to time them out)."""
+    last_message = (
+        select(func.max(Message.created_at))
+        .where(Message.chat_id == Handoff.chat_id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(Handoff)
+            .where(Handoff.ended_at.is_(None), Handoff.started_at < idle_since)
+            .where(or_(last_message.is_(None), last_message < idle_since))
+            .order_by(Handoff.id)
+        ).all()
+    )
