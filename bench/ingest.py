@@ -35,7 +35,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # runs from a checkout without installing
 
 from bench.machine import load_average, machine, machine_line, peak_rss_mib, percentile  # noqa: E402
-from bench.questions import REGISTERS, pick, questions_by_register  # noqa: E402
+from bench.questions import pick, questions_by_register  # noqa: E402
+from model.text.languages import REGISTERS  # noqa: E402
 
 #: Telegram ids of the benchmark's customers: 820000000 + chat number.
 CUSTOMER_BASE_ID = 820_000_000

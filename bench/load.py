@@ -56,7 +56,8 @@ from bench.machine import (  # noqa: E402
     percentile,
     quiet_transformers,
 )
-from bench.questions import REGISTERS, pick, questions_by_register  # noqa: E402
+from bench.questions import pick, questions_by_register  # noqa: E402
+from model.text.languages import REGISTERS  # noqa: E402
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -12,9 +12,8 @@ import random
 from dataclasses import dataclass
 
 from model.text.langid import detect
+from model.text.languages import REGISTERS
 from training.data import TEST_FILE, load_pairs
-
-REGISTERS = ("bn", "en", "banglish", "mixed")
 
 # Openers and closers that keep the register of the question they are added to.
 PREFIXES: dict[str, tuple[str, ...]] = {

@@ -29,11 +29,12 @@ from model.memory import CorrectionMemory, MemoryHit, comparable
 from model.prompting import Turn, build_prompt, system_prompt
 from model.service import Generation, GenerationError, GenerationService
 from model.text.langid import detect
+from model.text.languages import LABELS
 from model.text.normalize import strip_controls
 from model.text.policy import ReplyPolicy, reply_policy
 from storage.conversations import add_message, add_reply, recent_messages
 from storage.db import Database
-from storage.models import LANGUAGES, Chat, Customer
+from storage.models import Chat, Customer
 from storage.retry import retry_unreachable
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,7 @@ class Pipeline:
                 direction="out",
                 text=text,
                 # "bilingual" is not a routing label; such a reply has no single language.
-                language=language if language in LANGUAGES else None,
+                language=language if language in LABELS else None,
                 customer_id=customer_id,
             )
             reply = add_reply(

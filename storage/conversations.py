@@ -13,6 +13,8 @@ from storage.models import (
     DIRECTIONS,
     LANGUAGES,
     MAX_BIGINT,
+    PREFERRED_LANGUAGES,
+    REGISTERS,
     REPLY_SOURCES,
     BotReply,
     Chat,
@@ -58,7 +60,7 @@ def get_customer(session: Session, *, telegram_user_id: int) -> Customer | None:
 
 def set_preferred_language(session: Session, *, customer_id: int, language: str | None) -> Customer:
     """Set the reply-language preference; ``None`` means detect it from each message."""
-    if language is not None and language not in ("bn", "en", "banglish"):
+    if language is not None and language not in PREFERRED_LANGUAGES:
         raise InvalidValue(f"unknown reply language {language!r}; use bn, en or banglish")
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -128,7 +130,7 @@ def add_message(
     )
     session.add(message)
     session.flush()
-    if language in ("bn", "en", "banglish", "mixed") and direction == "in":
+    if language in REGISTERS and direction == "in":
         chat = session.get(Chat, chat_id)
         assert chat is not None
         chat.last_language = language

@@ -36,7 +36,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-LANGUAGES = ("bn", "en", "banglish", "mixed", "other", "und")
+# Reply languages a customer may choose, the registers answered in kind, and every stored
+# language label. model/text/languages.py spells them for the rest of the code; storage imports
+# nothing of ours, so it keeps this copy (tests/model/test_languages.py keeps the two equal).
+PREFERRED_LANGUAGES = ("bn", "en", "banglish")
+REGISTERS = (*PREFERRED_LANGUAGES, "mixed")
+LANGUAGES = (*REGISTERS, "other", "und")
 ROLES = ("agent", "operator")
 DIRECTIONS = ("in", "out")
 REPLY_SOURCES = ("model", "memory", "fallback", "agent", "system")
@@ -94,9 +99,7 @@ class Customer(Base):
     """A Telegram user who writes to the bot."""
 
     __tablename__ = "customers"
-    __table_args__ = (
-        _one_of("preferred_language", ("bn", "en", "banglish"), "preferred_language"),
-    )
+    __table_args__ = (_one_of("preferred_language", PREFERRED_LANGUAGES, "preferred_language"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)

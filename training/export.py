@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from model.text.langid import detect
+from model.text.languages import REGISTERS
 from model.text.normalize import jaccard, normalize, trigrams
 from storage.corrections import active_corrections, approved_pairs
 from storage.handoffs import handoff_pairs
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 DB_SOURCES = ("approved", "handoff", "correction")
-LABELS = frozenset({"bn", "en", "banglish", "mixed"})
+LABELS = frozenset(REGISTERS)
 
 TRAIN_NAME = "mydata.json"
 TEST_NAME = "mytest.json"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from model.prompting import FORMAT_TOKENS, PromptConfig, Turn, format_chat, system_prompt
+from model.text.languages import REGISTERS
 from training.starter_config import DEFAULT
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
@@ -27,7 +28,6 @@ PRE_TOKENIZE = r" ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s+(?!\S)|\s+"
 CUSTOMER_LABELS = ("customer", "গ্রাহক", "c", "kastomar", "grahok")
 AGENT_LABELS = ("agent", "এজেন্ট", "a", "ejent", "support")
 _SPEAKER = re.compile(r"^\s*([^:]{1,20}):\s*(.*)$")
-REGISTERS = ("bn", "en", "banglish", "mixed")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-from model.text.langid import LANGS
+from model.text.languages import LABELS, REGISTERS, Preferred, Register
 
 __all__ = [
     "INSTRUCTIONS",
@@ -29,8 +29,8 @@ __all__ = [
     "reply_policy",
 ]
 
-ReplyLang = Literal["bn", "en", "banglish", "mixed", "bilingual"]
-Preference = Literal["auto", "bn", "en", "banglish"]
+ReplyLang = Literal[Register, "bilingual"]
+Preference = Literal["auto", Preferred]
 Reason = Literal["preference", "detected", "history", "unsupported", "default"]
 PREFERENCES: tuple[str, ...] = get_args(Preference)
 
@@ -57,7 +57,7 @@ OTHER_LANGUAGE_NOTE = (
     "or type /agent to talk to a human agent."
 )
 
-_ANSWERED_IN_KIND: frozenset[str] = frozenset({"bn", "en", "banglish", "mixed"})
+_ANSWERED_IN_KIND: frozenset[str] = frozenset(REGISTERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,8 @@ def reply_policy(
     (``und``, ``other``, ``None``) mean "unknown". Raises ``ValueError`` for a label or
     preference outside those sets, which is a programming error upstream.
     """
-    if detected not in LANGS:
-        raise ValueError(f"unknown language label {detected!r}; expected one of {LANGS}")
+    if detected not in LABELS:
+        raise ValueError(f"unknown language label {detected!r}; expected one of {LABELS}")
     choice = (preference or "auto").strip().lower()
     if choice not in PREFERENCES:
         raise ValueError(f"unknown language preference {preference!r}; expected {PREFERENCES}")
