@@ -47,10 +47,10 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
     import random
 
     from bench.instant import instant_pipeline
+    from bot.config import BotConfig
     from bot.deps import Deps
     from bot.ratelimit import RateLimiter
     from bot.records import record_sent, register
-    from bot.settings import Settings
 
     rng = random.Random(seed)
     grouped = questions_by_register()
@@ -59,7 +59,7 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
 
     async with instant_pipeline(database) as pipeline:
         deps = Deps(
-            settings=Settings(database_url=database.url),
+            config=BotConfig(),
             database=database,
             answerer=pipeline,
             limiter=RateLimiter(messages + 1),
@@ -131,7 +131,7 @@ def counts(database: Any) -> dict[str, int]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every (database, concurrency) run, each on a fresh database, checked for lost rows."""
     from bench.databases import scratch_database
-    from bot.cli import load_shipped_knowledge
+    from operations.knowledge import load_shipped_knowledge
 
     figures: dict[str, Any] = {
         "benchmark": "ingest",

@@ -8,8 +8,8 @@ Usage, from the repository root::
     python bench/load.py --model tiny --rate 4            # a tiny model built on the fly
     python bench/load.py --customers 5 --messages 2 --json
 
-The bot is the product's own: :func:`bot.app.build_application` and :func:`bot.app.serve`
-(polling), with the pipeline of ``uttor serve`` (:func:`bot.model_setup.build_pipeline`: the
+The bot is the product's own: :func:`wiring.build.build_bot` and :func:`bot.app.serve`
+(polling), with the pipeline of ``uttor serve`` (:func:`wiring.configs.build_pipeline`: the
 starter model under ``UTTOR_HOME``, or ``--model``), on a fresh database. The customers and the
 fake Telegram server run in a child process (``bench/customers.py``). Messages arrive as a
 Poisson process of ``--rate`` per second (open loop: nobody waits for an answer before the
@@ -60,8 +60,8 @@ from bench.questions import pick, questions_by_register  # noqa: E402
 from model.text.languages import REGISTERS  # noqa: E402
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
     from storage.db import Database
+    from wiring.settings import Settings
 
 AGENTS_CHAT = -1009000000001
 #: Seconds the bot may take to stop (finishing replies in flight) before the run is failed.
@@ -100,8 +100,8 @@ def make_arrivals(
 
 def resolve_model(choice: str | None, scratch: Path) -> tuple[str, str]:
     """(model directory, how it was chosen) for ``--model``: starter, tiny or a directory."""
-    from bot.settings import Settings
     from model.starter import default_model_dir
+    from wiring.settings import Settings
 
     if choice == "tiny":
         from tests.shared.tiny_models import TINY, build_tiny
@@ -142,7 +142,7 @@ def bot_settings(
 ) -> Settings:
     from pydantic import SecretStr
 
-    from bot.settings import Settings
+    from wiring.settings import Settings
 
     return Settings(
         home=home,
@@ -171,8 +171,9 @@ async def run_bot(
     args: argparse.Namespace, database: Database, home: Path, model: str | None
 ) -> dict[str, Any]:
     """Start the customers' process and the bot; play the load; return what both recorded."""
-    from bot.app import build_application, serve
-    from bot.model_setup import build_pipeline
+    from bot.app import serve
+    from wiring.build import build_bot, build_pipeline
+    from wiring.configs import bot_config
 
     arrivals = make_arrivals(args.customers, args.messages, args.rate, args.seed)
     child = await asyncio.create_subprocess_exec(
@@ -205,11 +206,11 @@ async def run_bot(
             assert model is not None
             pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
         async with pipeline:
-            application = build_application(settings, database=database, answerer=pipeline)
+            application = build_bot(settings, database, pipeline)
             if args.telegram_limits == "off":
                 lift_flood_limits(application)
             stop = asyncio.Event()
-            serving = asyncio.create_task(serve(application, settings, stop=stop))
+            serving = asyncio.create_task(serve(application, bot_config(settings), stop=stop))
             reading = asyncio.create_task(_line(child.stdout))
             await asyncio.wait({serving, reading}, return_when=asyncio.FIRST_COMPLETED)
             if serving.done():
@@ -330,7 +331,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     import logging
 
     from bench.databases import scratch_database
-    from bot.cli import load_shipped_knowledge
+    from operations.knowledge import load_shipped_knowledge
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     info = machine()

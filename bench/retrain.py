@@ -53,8 +53,8 @@ SEED_TABLE_COMMAND = (
 
 def resolve_model(explicit: str | None) -> str:
     """``--model``, else ``UTTOR_BASE_MODEL``, else the starter model under ``UTTOR_HOME``."""
-    from bot.settings import Settings
     from model.starter import default_model_dir
+    from wiring.settings import Settings
 
     if explicit:
         return explicit
@@ -136,7 +136,7 @@ def seed_table_run(model: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="uttor-seed-table-") as home:
         env = {**os.environ, "UTTOR_HOME": home, "UTTOR_BASE_MODEL": model}
         env.pop("UTTOR_DATABASE_URL", None)  # the fresh home's own SQLite database
-        uttor = [sys.executable, "-m", "bot.cli"]
+        uttor = [sys.executable, "-m", "cli.main"]
         subprocess.run([*uttor, "init", "--json"], env=env, check=True, capture_output=True)
         started = time.perf_counter()
         done = subprocess.run(

@@ -23,8 +23,8 @@ from bot.deps import deps
 from bot.records import ReplyCard, reply_card, store_outbound
 from bot.roles import has_role, refuse, staff_only, usage
 from bot.sending import LIMIT, send_text
-from bot.texts import say
 from model.text.normalize import is_blank, strip_controls
+from model.text.replies import say
 from storage.conversations import (
     count_pending_replies,
     customer_messages,
@@ -87,7 +87,7 @@ def mirror_later(
     the agents group is throttled to about 20 messages a minute. Shutdown waits for the task
     (``Deps.spawn``), so a mirror is not lost to a SIGTERM.
     """
-    settings = deps(context).settings
+    settings = deps(context).config
     if settings.agents_chat_id is None or settings.mirror == "off":
         return
     if settings.mirror == "flagged" and not flagged:
@@ -101,12 +101,12 @@ async def mirror(context: ContextTypes.DEFAULT_TYPE, reply_id: int, *, by_custom
     """Post one reply to the agents group with ✅ Approve / ✏️ Correct buttons."""
     d = deps(context)
     card = await d.read(lambda session: reply_card(session, reply_id=reply_id))
-    if card is None or d.settings.agents_chat_id is None:
+    if card is None or d.config.agents_chat_id is None:
         return
     try:
         await send_text(
             context.bot,
-            d.settings.agents_chat_id,
+            d.config.agents_chat_id,
             mirror_text(card, by_customer=by_customer),
             reply_markup=review_buttons(reply_id),
         )
@@ -210,7 +210,7 @@ async def apply_correction(
         return
     log.info("agent %s corrected reply %s", agent.id, reply_id)
     confirmation = f"✏️ reply #{reply_id} corrected; similar questions get this answer now."
-    if d.settings.followup_corrections and card.telegram_chat_id is not None:
+    if d.config.followup_corrections and card.telegram_chat_id is not None:
         followup = say("followup", card.customer_language, text=text.strip())
         try:
             sent = await send_text(
@@ -365,7 +365,7 @@ async def history_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if len(args) != 1:
         await usage(update, HISTORY_USAGE)
         return
-    timezone = ZoneInfo(deps(context).settings.timezone)
+    timezone = ZoneInfo(deps(context).config.timezone)
     text = await deps(context).read(lambda session: _history(session, args[0], timezone))
     if text is None:
         await message.reply_text(f"No customer {args[0]}.")

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from telegram import (
@@ -36,17 +36,19 @@ from telegram.ext import (
 
 from bot import agents, customers, handoff, operators, rejections
 from bot.answering import Answerer
+from bot.config import BotConfig
 from bot.deps import DEPS_KEY, Deps
-from bot.logging_setup import protect_logs, settings_secrets
 from bot.ratelimit import RateLimiter
-from bot.settings import Settings
 from bot.telegram_retry import RetryingRateLimiter
 from bot.updates import TolerantUpdatesRequest
 from bot.webhook import WebhookServer, start_webhook_server
 from storage.db import Database
+from training.config import RetrainConfig
 
 log = logging.getLogger(__name__)
 
+#: Telegram's own Bot API, used when ``BotConfig.telegram_api_url`` is unset.
+DEFAULT_API = "https://api.telegram.org/bot"
 # Updates the bot asks Telegram for; channel posts and the rest are never even delivered.
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -164,11 +166,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def add_handlers(application: Application, settings: Settings) -> None:
+def add_handlers(application: Application, config: BotConfig) -> None:
     """Wire every handler; the order within a group decides which one gets an update."""
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE  # commands are never re-run when edited
-    staff_chats = [c for c in (settings.agents_chat_id, settings.operators_chat_id) if c]
+    staff_chats = [c for c in (config.agents_chat_id, config.operators_chat_id) if c]
     foreign_group = filters.ChatType.GROUPS & ~filters.Chat(chat_id=staff_chats)
     application.add_handler(MessageHandler(foreign_group | filters.ChatType.CHANNEL, ignore), -1)
 
@@ -226,32 +228,41 @@ def add_handlers(application: Application, settings: Settings) -> None:
     application.add_error_handler(on_error)
 
 
-def build_application(settings: Settings, *, database: Database, answerer: Answerer) -> Application:
-    """The bot, talking to ``UTTOR_TELEGRAM_API_URL`` (Telegram's own API by default)."""
-    if settings.telegram_token is None:
+def build_application(
+    config: BotConfig,
+    *,
+    database: Database,
+    answerer: Answerer,
+    retrain_config: Callable[[], RetrainConfig] | None = None,
+) -> Application:
+    """The bot, talking to ``config.telegram_api_url`` (Telegram's own API by default).
+
+    Callers mask secrets in the logs first (``wiring/build.py`` does): from the first request
+    on, request URLs carry the token.
+    """
+    if config.telegram_token is None:
         raise ValueError("UTTOR_TELEGRAM_TOKEN is not set")
-    # Before the first request: from here on, request URLs carry the token.
-    protect_logs(settings_secrets(settings))
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_token.get_secret_value())
+        .token(config.telegram_token.get_secret_value())
         .rate_limiter(RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429))
         .concurrent_updates(PerChatOrder(MAX_CONCURRENT_UPDATES))
         .get_updates_request(TolerantUpdatesRequest())
     )
-    if settings.telegram_api_url:
-        builder = builder.base_url(settings.telegram_api_url).base_file_url(
-            file_url_for(settings.telegram_api_url)
+    if config.telegram_api_url:
+        builder = builder.base_url(config.telegram_api_url).base_file_url(
+            file_url_for(config.telegram_api_url)
         )
     application = builder.build()
     application.bot_data[DEPS_KEY] = Deps(
-        settings=settings,
+        config=config,
         database=database,
         answerer=answerer,
-        limiter=RateLimiter(settings.rate_limit_per_min),
+        retrain_config=retrain_config,
+        limiter=RateLimiter(config.rate_limit_per_min),
     )
-    add_handlers(application, settings)
-    if settings.handoff_timeout_min > 0 and application.job_queue is not None:
+    add_handlers(application, config)
+    if config.handoff_timeout_min > 0 and application.job_queue is not None:
         application.job_queue.run_repeating(
             handoff.expire_idle_handoffs,
             interval=HANDOFF_CHECK_EVERY_S,
@@ -261,18 +272,18 @@ def build_application(settings: Settings, *, database: Database, answerer: Answe
     return application
 
 
-async def publish_commands(application: Application, settings: Settings) -> None:
+async def publish_commands(application: Application, config: BotConfig) -> None:
     """Show each audience its commands in Telegram's menu; cosmetic, so failures only warn."""
     bot = application.bot
     try:
         await bot.set_my_commands(CUSTOMER_COMMANDS, scope=BotCommandScopeAllPrivateChats())
-        if settings.agents_chat_id:
+        if config.agents_chat_id:
             await bot.set_my_commands(
-                AGENT_COMMANDS, scope=BotCommandScopeChat(settings.agents_chat_id)
+                AGENT_COMMANDS, scope=BotCommandScopeChat(config.agents_chat_id)
             )
-        if settings.operators_chat_id:
+        if config.operators_chat_id:
             await bot.set_my_commands(
-                OPERATOR_COMMANDS, scope=BotCommandScopeChat(settings.operators_chat_id)
+                OPERATOR_COMMANDS, scope=BotCommandScopeChat(config.operators_chat_id)
             )
     except TelegramError as exc:
         log.warning("could not publish the command menus: %s", exc)
@@ -280,7 +291,7 @@ async def publish_commands(application: Application, settings: Settings) -> None
 
 async def serve(
     application: Application,
-    settings: Settings,
+    config: BotConfig,
     *,
     stop: asyncio.Event | None = None,
     scheduler: Scheduler | None = None,
@@ -296,11 +307,11 @@ async def serve(
     webhook: WebhookServer | None = None
     try:
         async with application:
-            await publish_commands(application, settings)
+            await publish_commands(application, config)
             await application.start()
             try:
-                if settings.webhook_url:
-                    webhook = await _start_webhook(application, settings)
+                if config.webhook_url:
+                    webhook = await _start_webhook(application, config)
                 else:
                     assert application.updater is not None
                     await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
@@ -329,19 +340,19 @@ async def serve(
             loop.remove_signal_handler(sig)
 
 
-async def _start_webhook(application: Application, settings: Settings) -> WebhookServer:
-    assert settings.webhook_url and settings.webhook_secret
-    secret = settings.webhook_secret.get_secret_value()
+async def _start_webhook(application: Application, config: BotConfig) -> WebhookServer:
+    assert config.webhook_url and config.webhook_secret
+    secret = config.webhook_secret.get_secret_value()
     server = await start_webhook_server(
         application,
-        url=settings.webhook_url,
+        url=config.webhook_url,
         secret=secret,
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
+        listen=config.webhook_listen,
+        port=config.webhook_port,
     )
     try:
         await application.bot.set_webhook(
-            settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            config.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
         )
     except BaseException:
         server.stop_accepting()

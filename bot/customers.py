@@ -33,8 +33,8 @@ from bot.deps import deps
 from bot.ratelimit import Verdict
 from bot.records import Who, record_sent, register, store_feedback
 from bot.sending import send_text, typing
-from bot.texts import say
 from model.text.normalize import is_blank
+from model.text.replies import say
 from storage.conversations import set_preferred_language
 
 log = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         ChatMemberStatus.MEMBER,
         ChatMemberStatus.ADMINISTRATOR,
     )
-    settings = deps(context).settings
+    settings = deps(context).config
     staff_chats = {settings.agents_chat_id, settings.operators_chat_id}
     if not joined or chat.type == ChatType.PRIVATE or chat.id in staff_chats:
         return

@@ -1,4 +1,4 @@
-"""What every handler reaches through ``context``: settings, database, pipeline, limits.
+"""What every handler reaches through ``context``: configuration, database, pipeline, limits.
 
 Database calls run in worker threads: SQLAlchemy here is synchronous, and a SQLite writer may
 wait for a lock (the retrain job writes too), which must never stall the event loop that serves
@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from telegram.ext import CallbackContext
 
 from bot.answering import Answerer
+from bot.config import BotConfig
 from bot.ratelimit import RateLimiter
-from bot.settings import Settings
 from storage.db import Database
 from storage.retry import retry_unreachable
+from training.config import RetrainConfig
 
 T = TypeVar("T")
 
@@ -33,10 +34,12 @@ DEPS_KEY = "uttor"
 class Deps:
     """The bot's collaborators, stored once in ``application.bot_data``."""
 
-    settings: Settings
+    config: BotConfig
     database: Database
     answerer: Answerer
     limiter: RateLimiter
+    retrain_config: Callable[[], RetrainConfig] | None = None
+    """Builds the configuration of an operator's /retrain (raises ModelLoadError: no base)."""
     retrain_running: threading.Event = field(default_factory=threading.Event)
     """Set while an operator's /retrain runs in this process (one at a time from here)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -57,6 +60,12 @@ class Deps:
         """Wait for every side task, including ones started while waiting."""
         while self.background:
             await asyncio.gather(*list(self.background), return_exceptions=True)
+
+    async def call(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run an operator action (``operations/``) on this database, off the event loop."""
+        return await asyncio.to_thread(
+            retry_unreachable, lambda: action(self.database, *args, **kwargs)
+        )
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a read session off the event loop."""

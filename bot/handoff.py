@@ -23,9 +23,9 @@ from bot.deps import deps
 from bot.records import Who, store_outbound, who_by_chat
 from bot.roles import staff_only, usage
 from bot.sending import send_text
-from bot.texts import say
 from model.text.langid import detect
 from model.text.normalize import is_blank, strip_controls
+from model.text.replies import say
 from storage.conversations import add_message, find_message, recent_messages
 from storage.errors import NotFound
 from storage.handoffs import (
@@ -69,7 +69,7 @@ def clip(text: str, limit: int) -> str:
 
 async def notify_agents(context: ContextTypes.DEFAULT_TYPE, text: str) -> Message | None:
     """Post a line to the agents group; ``None`` when no group is configured."""
-    chat_id = deps(context).settings.agents_chat_id
+    chat_id = deps(context).config.agents_chat_id
     if chat_id is None:
         log.warning("UTTOR_AGENTS_CHAT_ID is not set: agents were not told about a handoff")
         return None
@@ -248,7 +248,7 @@ async def takeover(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"to its messages in the agents group; /release {telegram_chat_id} hands it back."
     )
     await message.reply_text(note)
-    if message.chat_id != d.settings.agents_chat_id:
+    if message.chat_id != d.config.agents_chat_id:
         await notify_agents(context, note)
     log.info("agent %s took over chat %s", agent.id, telegram_chat_id)
 
@@ -302,7 +302,7 @@ def _idle(session: Session, minutes: int) -> list[Who]:
 async def expire_idle_handoffs(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: chats idle in human mode for UTTOR_HANDOFF_TIMEOUT_MIN go back to the bot."""
     d = deps(context)
-    minutes = d.settings.handoff_timeout_min
+    minutes = d.config.handoff_timeout_min
     for who in await d.read(lambda session: _idle(session, minutes)):
         try:
             await hand_back(context, who, "timeout", None)

@@ -1,44 +1,37 @@
-"""Operators: the adapter in service, retrain runs and their reports, promotion and rollback."""
+"""Operators: the adapter in service, retrain runs and their reports, promotion and rollback.
+
+The actions are ``operations/`` (the CLI runs the same ones); these handlers parse the
+command, run the action off the event loop and word the result for Telegram.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
 from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.args import row_id
 from bot.deps import Deps, deps
 from bot.roles import staff_only, usage
 from bot.sending import send_text
-from storage.conversations import count_pending_replies
-from storage.corrections import count_untrained_corrections
-from storage.errors import StorageError
-from storage.models import Adapter, RetrainRun
-from storage.registry import (
-    active_adapter,
-    find_adapter,
-    get_run,
-    latest_run,
-    list_adapters,
-    promote_adapter,
-    rollback_adapter,
-)
+from model.errors import ModelLoadError
+from operations import adapters as adapter_ops
+from operations import reports as report_ops
+from operations.adapters import AdapterView
+from operations.errors import Missing, Refused
+from operations.retrain import retrain_now
+from operations.status import status as read_status
 from storage.staff import audit
-from training.report import REPORT_FILES, summary_text
-from training.verify import AdapterInvalid, verify_adapter
 
 if TYPE_CHECKING:
     from training.pipeline import RetrainOutcome
-    from training.schedule import Notify
+    from training.schedule import Notify, ReportNotice
 
 log = logging.getLogger(__name__)
 
@@ -51,39 +44,10 @@ ROLLBACK_USAGE = "/rollback"
 ADAPTERS_SHOWN = 10
 
 
-def _rouge(metrics: dict[str, Any]) -> str:
-    """ROUGE-L of an adapter's stored metrics, whatever nesting the retrain job used."""
-    for scores in (metrics, metrics.get("candidate") or {}, metrics.get("rouge") or {}):
-        if isinstance(scores, dict) and isinstance(scores.get("rougeL"), int | float):
-            return f"ROUGE-L {scores['rougeL']:.3f}"
-    return "no ROUGE yet"
-
-
-def _adapter_line(adapter: Adapter) -> str:
+def adapter_line(adapter: AdapterView) -> str:
     promoted = adapter.promoted_at.strftime("%Y-%m-%d %H:%M UTC") if adapter.promoted_at else "-"
-    return (
-        f"#{adapter.id} {adapter.version} · {adapter.status} · {_rouge(adapter.metrics)} · "
-        f"promoted {promoted}"
-    )
-
-
-def _run_line(run: RetrainRun) -> str:
-    when = run.started_at.strftime("%Y-%m-%d %H:%M UTC")
-    outcome = run.decision or run.error or ""
-    return f"run {run.id} ({run.trigger}) {when}: {run.status} {outcome}".rstrip()
-
-
-def _status(session: Session) -> str:
-    adapter = active_adapter(session)
-    run = latest_run(session)
-    lines = [
-        "Adapter in service: "
-        + (_adapter_line(adapter) if adapter else "none (the base model answers)"),
-        "Last retrain: " + (_run_line(run) if run else "never"),
-        f"Corrections waiting for the next retrain: {count_untrained_corrections(session)}",
-        f"Flagged replies waiting for an agent: {count_pending_replies(session)}",
-    ]
-    return "\n".join(lines)
+    rouge = f"ROUGE-L {adapter.rouge_l:.3f}" if adapter.rouge_l is not None else "no ROUGE yet"
+    return f"#{adapter.id} {adapter.version} · {adapter.status} · {rouge} · promoted {promoted}"
 
 
 @staff_only("operator")
@@ -91,14 +55,15 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status: the adapter in service and its ROUGE, the last retrain, what waits for agents."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(await deps(context).read(_status))
-
-
-def _adapters(session: Session) -> str:
-    rows = list_adapters(session)[:ADAPTERS_SHOWN]
-    if not rows:
-        return "No adapters yet: the base model answers. /retrain trains the first one."
-    return "Adapters, newest first:\n" + "\n".join(_adapter_line(a) for a in rows)
+    now = await deps(context).call(read_status)
+    lines = [
+        "Adapter in service: "
+        + (adapter_line(now.active) if now.active else "none (the base model answers)"),
+        "Last retrain: " + (now.last_run.line() if now.last_run else "never"),
+        f"Corrections waiting for the next retrain: {now.corrections_waiting}",
+        f"Flagged replies waiting for an agent: {now.flagged_waiting}",
+    ]
+    await message.reply_text("\n".join(lines))
 
 
 @staff_only("operator")
@@ -106,19 +71,12 @@ async def adapters(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/adapters: the registry, newest first."""
     message = update.effective_message
     assert message is not None
-    await send_text(context.bot, message.chat_id, await deps(context).read(_adapters))
-
-
-def _adapter_ref(session: Session, ref: str) -> tuple[int, str, str] | None:
-    adapter = find_adapter(session, ref=ref)
-    return (adapter.id, adapter.path, adapter.version) if adapter else None
-
-
-def _promote(session: Session, adapter_id: int, actor: int) -> str:
-    adapter = promote_adapter(
-        session, adapter_id=adapter_id, actor_user_id=actor, reason="promoted by hand (Telegram)"
-    )
-    return f"Adapter {adapter.version} is active now; serving switches to it within seconds."
+    rows = (await deps(context).call(adapter_ops.list_adapters))[:ADAPTERS_SHOWN]
+    if not rows:
+        text = "No adapters yet: the base model answers. /retrain trains the first one."
+    else:
+        text = "Adapters, newest first:\n" + "\n".join(adapter_line(a) for a in rows)
+    await send_text(context.bot, message.chat_id, text)
 
 
 @staff_only("operator")
@@ -130,27 +88,20 @@ async def promote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) != 1:
         await usage(update, PROMOTE_USAGE)
         return
-    d = deps(context)
-    found = await d.read(lambda session: _adapter_ref(session, args[0]))
-    if found is None:
+    try:
+        promoted = await deps(context).call(
+            adapter_ops.promote, args[0], actor_user_id=user.id, via="Telegram"
+        )
+    except Missing:
         await message.reply_text(f"There is no adapter {args[0]}.")
         await usage(update, PROMOTE_USAGE)
         return
-    adapter_id, path, version = found
-    try:
-        # Serving would refuse an unreadable adapter after the registry already said "active".
-        await asyncio.to_thread(verify_adapter, Path(path), version=version)
-        text = await d.write(lambda session: _promote(session, adapter_id, user.id))
-    except (AdapterInvalid, StorageError) as exc:  # corrupt, rejected, already active
-        text = f"Not promoted: {exc}"
-    await message.reply_text(text)
-
-
-def _rollback(session: Session, actor: int) -> str:
-    now_active = rollback_adapter(session, actor_user_id=actor)
-    if now_active is None:
-        return "Rolled back: no adapter is active, the base model answers."
-    return f"Rolled back: adapter {now_active.version} is active again."
+    except Refused as exc:  # corrupt, rejected, already active
+        await message.reply_text(f"Not promoted: {exc}")
+        return
+    await message.reply_text(
+        f"Adapter {promoted.version} is active now; serving switches to it within seconds."
+    )
 
 
 @staff_only("operator")
@@ -162,46 +113,38 @@ async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await usage(update, ROLLBACK_USAGE)
         return
     try:
-        text = await deps(context).write(lambda session: _rollback(session, user.id))
-    except StorageError as exc:  # nothing active
-        text = f"Not rolled back: {exc}"
-    await message.reply_text(text)
-
-
-@dataclass(frozen=True)
-class ReportFiles:
-    """A run's report as the operators' chat shows it: a summary and up to two charts."""
-
-    run_id: int
-    summary: str
-    charts: list[Path]
-
-
-def _report_files(session: Session, run_id: int | None) -> ReportFiles | str:
-    run = latest_run(session) if run_id is None else get_run(session, run_id=run_id)
-    if run is None:
-        return "No retrain has run yet." if run_id is None else f"There is no run {run_id}."
-    folder = Path(run.report_path) if run.report_path else None
-    if folder is not None and folder.suffix:  # a path to report.json or report.html
-        folder = folder.parent
-    report_json = folder / REPORT_FILES["json"] if folder else None
-    if report_json is None or not report_json.is_file():
-        return _run_line(run) + "\n(no report was written for this run)"
-    report = json.loads(report_json.read_text(encoding="utf-8"))
-    charts = [folder / REPORT_FILES[name] for name in ("rouge", "loss")]
-    return ReportFiles(
-        run_id=run.id, summary=summary_text(report), charts=[c for c in charts if c.is_file()]
-    )
-
-
-async def send_report(bot: Bot, chat_id: int, files: ReportFiles) -> None:
-    """Post a report: the charts as photos, the first one captioned with the summary."""
-    if not files.charts:
-        await send_text(bot, chat_id, files.summary)
+        done = await deps(context).call(adapter_ops.rollback, actor_user_id=user.id)
+    except Refused as exc:  # nothing active
+        await message.reply_text(f"Not rolled back: {exc}")
         return
-    for index, chart in enumerate(files.charts):
+    if done.active is None:
+        await message.reply_text("Rolled back: no adapter is active, the base model answers.")
+    else:
+        await message.reply_text(f"Rolled back: adapter {done.active.version} is active again.")
+
+
+async def send_report(bot: Bot, chat_id: int, summary: str, charts: list[Path]) -> None:
+    """Post a report: the charts as photos, the first one captioned with the summary."""
+    if not charts:
+        await send_text(bot, chat_id, summary)
+        return
+    for index, chart in enumerate(charts):
         with chart.open("rb") as photo:
-            await bot.send_photo(chat_id, photo, caption=files.summary if index == 0 else None)
+            await bot.send_photo(chat_id, photo, caption=summary if index == 0 else None)
+
+
+async def _send_run_report(bot: Bot, chat_id: int, d: Deps, run_id: int | None) -> bool:
+    """Send run ``run_id``'s report (the latest by default); ``False`` if there is no run."""
+    try:
+        found = await d.call(report_ops.find_report, run_id)
+    except Missing:
+        await send_text(bot, chat_id, f"There is no run {run_id}.")
+        return False
+    except Refused:
+        await send_text(bot, chat_id, "No retrain has run yet.")
+        return False
+    await send_report(bot, chat_id, found.summary, found.charts)
+    return True
 
 
 @staff_only("operator")
@@ -214,11 +157,7 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) > 1 or (args and run_id is None):
         await usage(update, REPORT_USAGE)
         return
-    found = await deps(context).read(lambda session: _report_files(session, run_id))
-    if isinstance(found, str):
-        await message.reply_text(found)
-        return
-    await send_report(context.bot, message.chat_id, found)
+    await _send_run_report(context.bot, message.chat_id, deps(context), run_id)
 
 
 async def _deliver(bot: Bot, chat_id: int, d: Deps, outcome: RetrainOutcome) -> None:
@@ -226,21 +165,12 @@ async def _deliver(bot: Bot, chat_id: int, d: Deps, outcome: RetrainOutcome) -> 
     if outcome.run_id is None:  # another process holds the retrain lock
         await send_text(bot, chat_id, f"Retrain not started: {outcome.reason}")
         return
-    run_id = outcome.run_id
-    found = await d.read(lambda session: _report_files(session, run_id))
-    if isinstance(found, str):
-        await send_text(bot, chat_id, found)
-    else:
-        await send_report(bot, chat_id, found)
+    await _send_run_report(bot, chat_id, d, outcome.run_id)
 
 
 @staff_only("operator")
 async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/retrain: run the retrain pipeline now; its report comes back here when it is done."""
-    from bot.cli import CliError
-    from bot.cli_training import retrain_config
-    from training.pipeline import run_retrain
-
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     if context.args:
@@ -250,9 +180,12 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if d.retrain_running.is_set():
         await message.reply_text("A retrain started from Telegram is still running.")
         return
+    if d.retrain_config is None:
+        await message.reply_text("Cannot retrain: this bot was started without a retrain setup.")
+        return
     try:
-        config = retrain_config(d.settings)
-    except CliError as exc:  # no base model
+        config = d.retrain_config()
+    except ModelLoadError as exc:  # no base model
         await message.reply_text(f"Cannot retrain: {exc}")
         return
     await d.write(
@@ -267,7 +200,7 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # A daemon thread, not an application task: a retrain takes long, and a SIGTERM must
         # not wait for it (the next start marks an unfinished run interrupted).
         try:
-            outcome = run_retrain(d.database, config, trigger="telegram")
+            outcome = retrain_now(d.database, config, trigger="telegram")
             future = asyncio.run_coroutine_threadsafe(_deliver(bot, chat_id, d, outcome), loop)
             future.result(PUSH_TIMEOUT_S)
         except Exception:
@@ -280,24 +213,28 @@ async def retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text("Retrain started; the report comes here when it is done.")
 
 
-def report_pusher(application: Application, loop: asyncio.AbstractEventLoop) -> Notify:
+def report_notifier(bot: Bot, loop: asyncio.AbstractEventLoop | None = None) -> Notify:
     """The scheduler's ``notify``: post a finished run's charts and summary to operators.
 
-    The scheduler calls it on its own thread; the post runs on the bot's event loop.
+    ``serve`` and ``worker`` send the same report through this one function. The scheduler
+    calls it on its own thread: with ``loop`` (the running bot's) the post runs there; without
+    one (``uttor worker`` has no bot running) it runs on a loop of its own.
     """
-    from training.schedule import ReportNotice
 
     async def push(notice: ReportNotice) -> None:
-        charts = [notice.photo] if notice.photo and notice.photo.is_file() else []
-        loss = notice.photo.parent / REPORT_FILES["loss"] if notice.photo else None
-        if charts and loss is not None and loss.is_file():
-            charts.append(loss)
-        files = ReportFiles(run_id=0, summary=notice.text, charts=charts)
-        await send_report(application.bot, notice.chat_id, files)
+        folder = notice.photo.parent if notice.photo else None
+        await send_report(bot, notice.chat_id, notice.text, report_ops.charts_in(folder))
+
+    async def push_alone(notice: ReportNotice) -> None:
+        async with bot:
+            await push(notice)
 
     def notify(notice: ReportNotice) -> None:
         try:
-            asyncio.run_coroutine_threadsafe(push(notice), loop).result(PUSH_TIMEOUT_S)
+            if loop is not None:
+                asyncio.run_coroutine_threadsafe(push(notice), loop).result(PUSH_TIMEOUT_S)
+            else:
+                asyncio.run(push_alone(notice))
         except TelegramError as exc:
             log.warning("could not push the retrain report to chat %s: %s", notice.chat_id, exc)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.texts import note_language
+from model.text.policy import note_language
 from storage.conversations import (
     add_feedback,
     add_message,
@@ -34,7 +34,7 @@ class Who:
     mode: str
     """``bot`` or ``human`` (handed off to an agent)."""
     language: str | None
-    """Language for fixed notes (see :func:`bot.texts.note_language`)."""
+    """Language for fixed notes (see :func:`model.text.policy.note_language`)."""
     label: str
     """How agents see the customer: name, @username and numeric id."""
 

@@ -4,7 +4,8 @@ Every correction is written to the audit log with its author. ``/corrections [AG
 the newest ones (optionally one agent's); ``/reject CORRECTION_ID [reason]`` withdraws one:
 correction memory stops using it at the next question (it reloads when the set of active
 corrections changes), the next export leaves it out, the reply goes back to ``/pending``, and
-the rejection itself is audited. The shell has the same in ``uttor corrections list/reject``.
+the rejection itself is audited. The actions are ``operations/corrections.py``, which
+``uttor corrections list/reject`` runs too.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ from bot.deps import deps
 from bot.handoff import clip
 from bot.roles import staff_only, usage
 from bot.sending import send_text
-from storage.corrections import (
-    AuditedCorrection,
-    Rejection,
-    audited_corrections,
-    reject_correction,
-)
-from storage.errors import StorageError
+from operations.corrections import list_corrections, reject, rejection_text
+from storage.corrections import AuditedCorrection
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +29,6 @@ REJECT_USAGE = "/reject CORRECTION_ID [reason] (ids: /corrections)"
 CORRECTIONS_USAGE = "/corrections [AGENT_USER_ID]"
 LISTED = 10
 CLIP = 160
-
-
-def rejection_text(rejection: Rejection, *, shell: bool = False) -> str:
-    """What an operator is told after a rejection; ``shell`` names the CLI's commands."""
-    # A retrain counts new pairs, not withdrawn ones, and may skip: only --force is sure to run.
-    rollback = "`uttor adapters rollback`" if shell else "/rollback"
-    retrain = "`uttor retrain --force`"
-    lines = [
-        f"Correction #{rejection.correction_id} (by {rejection.agent_user_id}, reply "
-        f"#{rejection.reply_id}) is rejected: correction memory no longer uses it and the next "
-        "export leaves it out."
-    ]
-    if rejection.was_active:
-        lines.append(f"Reply #{rejection.reply_id} is back in /pending for an agent to answer.")
-    if rejection.trained_in_run is not None:
-        lines.append(
-            f"Retrain run {rejection.trained_in_run} trained on it: the adapter in service may "
-            f"have learned it. {rollback} to the adapter before, or {retrain} to train without it."
-        )
-    return "\n".join(lines)
 
 
 def listing_line(item: AuditedCorrection) -> str:
@@ -74,9 +50,7 @@ async def corrections_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     if len(args) > 1 or (args and agent is None):
         await usage(update, CORRECTIONS_USAGE)
         return
-    found = await deps(context).read(
-        lambda session: audited_corrections(session, agent_user_id=agent, limit=LISTED)
-    )
+    found = await deps(context).call(list_corrections, agent_user_id=agent, limit=LISTED)
     by = f" by {agent}" if agent else ""
     if not found:
         await message.reply_text(f"No corrections{by} in the audit log.")
@@ -96,14 +70,9 @@ async def reject_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await usage(update, REJECT_USAGE)
         return
     reason = parts[2].strip() if len(parts) == 3 else ""
-    try:
-        rejection = await deps(context).write(
-            lambda session: reject_correction(
-                session, correction_id=correction_id, actor_user_id=user.id, reason=reason
-            )
-        )
-    except StorageError as exc:  # unknown, or rejected already
-        await message.reply_text(f"Not rejected: {exc}.")
+    result = await deps(context).call(reject, [correction_id], actor_user_id=user.id, reason=reason)
+    if result.errors:  # unknown, or rejected already
+        await message.reply_text(f"Not rejected: {result.errors[0]}.")
         return
     log.info("operator %s rejected correction %s", user.id, correction_id)
-    await message.reply_text(rejection_text(rejection))
+    await message.reply_text(rejection_text(result.done[0]))

@@ -34,7 +34,7 @@ REFUSAL: dict[Role, str] = {
 
 async def role_of_user(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> str | None:
     """``agent``, ``operator`` or ``None`` for this numeric user id."""
-    admin_ids = deps(context).settings.admin_ids
+    admin_ids = deps(context).config.admin_ids
     return await deps(context).read(
         lambda session: role_of(session, telegram_user_id=user_id, admin_ids=admin_ids)
     )

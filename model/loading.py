@@ -16,16 +16,13 @@ from typing import Any
 import torch
 
 from model.config import LoadConfig, Quantization
+from model.errors import ModelLoadError
 
 # bitsandbytes looks for an optional downloadable CPU kernel at import time and logs a warning
 # when it is missing; the built-in kernels it falls back to are the ones we want anyway.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 log = logging.getLogger(__name__)
-
-
-class ModelLoadError(Exception):
-    """The base model cannot be loaded; the message is one line fit to show an operator."""
 
 
 @dataclass

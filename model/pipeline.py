@@ -32,6 +32,7 @@ from model.text.langid import detect
 from model.text.languages import LABELS
 from model.text.normalize import strip_controls
 from model.text.policy import ReplyPolicy, reply_policy
+from model.text.replies import FALLBACKS
 from storage.conversations import add_message, add_reply, recent_messages
 from storage.db import Database
 from storage.models import Chat, Customer
@@ -39,28 +40,8 @@ from storage.retry import retry_unreachable
 
 log = logging.getLogger(__name__)
 
+
 #: Sent when the model cannot answer in time (or fails); an agent gets the question flagged.
-FALLBACKS: dict[str, str] = {
-    "bn": (
-        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন এজেন্ট শিগগিরই আপনার প্রশ্নটি দেখবেন; "
-        "এখনই কথা বলতে /agent লিখুন।"
-    ),
-    "en": (
-        "Sorry, I can't answer that right now. An agent will look at your question soon; "
-        "type /agent to talk to one now."
-    ),
-    "banglish": (
-        "Dukkhito, ei muhurte uttor dite parchi na. Ekjon agent shigghoi apnar proshno "
-        "dekhben; ekhoni kotha bolte /agent likhun."
-    ),
-    "mixed": (
-        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন agent শিগগিরই আপনার প্রশ্নটি দেখবেন; "
-        "এখনই কথা বলতে /agent লিখুন।"
-    ),
-}
-FALLBACKS["bilingual"] = f"{FALLBACKS['bn']}\n{FALLBACKS['en']}"
-
-
 @dataclass(frozen=True)
 class Reply:
     """What the pipeline answered and stored (fits the bot's ``Answer``)."""

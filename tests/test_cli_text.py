@@ -1,4 +1,4 @@
-"""`uttor lang` and `uttor score` (bot.cli_text), through typer's CliRunner and once for real."""
+"""`uttor lang` and `uttor score` (cli/text.py), through typer's CliRunner and once for real."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
-from bot.cli_text import register
+from cli.text import register
 
 
 @pytest.fixture
@@ -177,11 +177,11 @@ def _console_script() -> Path | None:
 
 @pytest.mark.skipif(_console_script() is None, reason="the uttor console script is not installed")
 def test_installed_uttor_lang_reads_stdin() -> None:
-    from bot import cli
+    from cli import main as cli
 
     registered = {command.name for command in cli.app.registered_commands}
     if "lang" not in registered:
-        pytest.skip("bot/cli.py does not register bot.cli_text yet")
+        pytest.skip("cli/main.py does not register cli.text yet")
     result = subprocess.run(
         [str(_console_script()), "lang"],
         input="ok\nji\nধন্যবাদ\n😊\n".encode(),

@@ -16,7 +16,8 @@ import pytest
 import model.text.langid as langid
 from model.text.langid import LANGS, Detection, detect
 from model.text.normalize import normalize
-from model.text.policy import INSTRUCTIONS, OTHER_LANGUAGE_NOTE, reply_policy
+from model.text.policy import INSTRUCTIONS, reply_policy
+from model.text.replies import OTHER_LANGUAGE_NOTE
 
 EVAL_SET = Path(__file__).parent / "data" / "lang_eval.tsv"
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -49,6 +49,10 @@ class EvalResult:
     seconds: float = 0.0
     new_tokens: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    questions: list[str] = field(default_factory=list)
+    """The test questions, aligned with ``predictions`` (reports show them side by side)."""
+    references: list[str] = field(default_factory=list)
+    """The reference answers, aligned with ``predictions``."""
 
     @property
     def overall(self) -> dict[str, float]:
@@ -90,6 +94,8 @@ class EvalResult:
             "seconds": self.seconds,
             "new_tokens": self.new_tokens,
             "extra": self.extra,
+            "questions": self.questions,
+            "references": self.references,
         }
 
     @classmethod
@@ -102,6 +108,8 @@ class EvalResult:
             seconds=float(data.get("seconds", 0.0)),
             new_tokens=int(data.get("new_tokens", 0)),
             extra=dict(data.get("extra", {})),
+            questions=list(data.get("questions", [])),
+            references=list(data.get("references", [])),
         )
 
 
@@ -128,6 +136,8 @@ def score(
         languages=[language_of(p["text"]) for p in pairs],
         seconds=seconds,
         new_tokens=new_tokens,
+        questions=[p["text"] for p in pairs],
+        references=references,
     )
 
 

@@ -31,6 +31,7 @@ from typing import Any
 from model.config import DecodingConfig, PromptConfig
 from training.config import Canary, EvalConfig, TrainConfig
 from training.data import load_pairs
+from training.results import CanaryResult, JobResult, SmokeResult, TrainSummary
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class ModelUnderTest:
         self.loaded = load_base(
             LoadConfig(base_model, quantization=quantization, device=device)  # type: ignore[arg-type]
         )
-        # Serving decides the same way (bot/model_setup.py): starter models get compact prompts.
+        # Serving decides the same way (wiring/build.py): starter models get compact prompts.
         self.compact = is_starter_model(Path(base_model))
         self.prompt = prompt or PromptConfig()
         config = ServiceConfig(max_batch=eval_config.batch_size, decoding=eval_config.decoding)
@@ -155,7 +156,7 @@ class ModelUnderTest:
         return texts, sum(counts)
 
 
-def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) -> JobResult:
     """Train the candidate and evaluate base, incumbent and candidate; returns the result."""
     from model.config import LoadConfig
     from model.loading import load_base
@@ -219,7 +220,7 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
             say(f"{exc}; comparing with the base model")
     candidate = AdapterSpec(id=-1, version=spec.version, path=spec.adapter_dir)
     load_error = None
-    canaries: list[dict[str, str]] = []
+    canaries: list[CanaryResult] = []
     try:
         subject.use(candidate)
     except Exception as exc:  # any failure to load is the smoke check failing
@@ -230,32 +231,32 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
         ).as_dict()
         answers, _ = subject.generate([c.question for c in spec.canaries])
         canaries = [
-            {"register": c.register, "question": c.question, "answer": a}
+            CanaryResult(register=c.register, question=c.question, answer=a)
             for c, a in zip(spec.canaries, answers, strict=True)
         ]
-    return {
-        "version": spec.version,
-        "adapter_dir": spec.adapter_dir,
-        "train": {
-            "examples": trained.examples,
-            "skipped": trained.skipped,
-            "epochs": trained.epochs,
-            "steps": trained.steps,
-            "loss_steps": trained.loss_steps,
-            "loss_epochs": trained.loss_epochs,
-            "final_loss": trained.final_loss,
-            "seconds": trained.seconds,
-            "tokens": trained.tokens,
-            "tokens_per_s": round(trained.tokens_per_s, 1),
-            "trainable_parameters": trained.trainable_parameters,
-            "total_parameters": trained.total_parameters,
-            "config": asdict(spec.train),
-        },
-        "eval": results,
-        "incumbent_error": incumbent_error,
-        "smoke": {"loaded": load_error is None, "error": load_error, "canaries": canaries},
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    return JobResult(
+        version=spec.version,
+        adapter_dir=spec.adapter_dir,
+        train=TrainSummary(
+            examples=trained.examples,
+            skipped=trained.skipped,
+            epochs=trained.epochs,
+            steps=trained.steps,
+            loss_steps=[list(point) for point in trained.loss_steps],
+            loss_epochs=[list(point) for point in trained.loss_epochs],
+            final_loss=trained.final_loss,
+            seconds=trained.seconds,
+            tokens=trained.tokens,
+            tokens_per_s=round(trained.tokens_per_s, 1),
+            trainable_parameters=trained.trainable_parameters,
+            total_parameters=trained.total_parameters,
+            config=asdict(spec.train),
+        ),
+        eval=results,
+        incumbent_error=incumbent_error,
+        smoke=SmokeResult(loaded=load_error is None, error=load_error, canaries=canaries),
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
 
 #: Training processes running now, so a shutting-down scheduler can stop them.
@@ -292,7 +293,7 @@ def _child_setup(nice: int) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10) -> dict[str, Any]:
+def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10) -> JobResult:
     """Run :func:`run_job` in a child process; returns its result or raises :class:`JobFailed`.
 
     The child's log is ``work_dir/job.log``. On timeout the whole process group is killed;
@@ -337,7 +338,7 @@ def spawn_job(spec: JobSpec, work_dir: Path, *, timeout_s: float, nice: int = 10
         raise JobStopped("training stopped: the process running it is shutting down")
     if code != 0 or not result_path.is_file():
         raise JobFailed(f"training process exited with {code}: {_last_line(log_path)}")
-    return json.loads(result_path.read_text(encoding="utf-8"))
+    return JobResult.from_json(json.loads(result_path.read_text(encoding="utf-8")))
 
 
 def _last_line(path: Path) -> str:
@@ -370,7 +371,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(spec.train.threads or default_threads())
     result = run_job(spec, on_progress=log.info)
     partial = result_path.with_suffix(".partial")
-    partial.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    partial.write_text(json.dumps(result.to_json(), ensure_ascii=False), encoding="utf-8")
     partial.rename(result_path)
     return 0
 

@@ -39,12 +39,14 @@ from storage.registry import (
 )
 from training.config import RetrainConfig
 from training.data import TEST_FILE, TRAIN_FILE
-from training.evaluate import EvalResult, difference
+from training.evaluate import EvalResult
 from training.export import Export, build_export, read_manifest, write_export
-from training.gate import CanaryAnswer, Decision, decide
+from training.gate import CanaryAnswer, decide
 from training.job import AdapterSpec, JobSpec, JobStopped, spawn_job
 from training.lock import retrain_lock
 from training.report import summary_text, write_report
+from training.results import AdapterMetrics, JobResult
+from training.run_report import fill_report, run_metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ __all__ = ["RetrainOutcome", "Runner", "recover_interrupted", "report_dir", "run
 
 #: How the heavy half runs: ``spawn_job`` (a child process) in production; tests may pass an
 #: in-process runner with the same signature.
-Runner = Callable[..., dict[str, Any]]
+Runner = Callable[..., JobResult]
 
 DATA_DIR_NAME = "data"
 JOB_DIR_NAME = "job"
@@ -239,40 +241,54 @@ class _Run:
             return AdapterSpec(id=active.id, version=active.version, path=active.path)
 
     def judge(
-        self, result: dict[str, Any], export: Export, incumbent: AdapterSpec | None
+        self, result: JobResult, export: Export, incumbent: AdapterSpec | None
     ) -> RetrainOutcome:
         """Register the candidate, gate it, promote or reject, report, finish the run."""
-        evals = {role: EvalResult.from_dict(data) for role, data in result["eval"].items()}
+        evals = {role: EvalResult.from_dict(data) for role, data in result.eval.items()}
         incumbent_eval = evals.get("active") or evals["base"]
         candidate_eval = evals.get("candidate")
-        smoke = result["smoke"]
+        smoke = result.smoke
         decision = decide(
             candidate_eval.scores() if candidate_eval else None,
             incumbent_eval.scores(),
-            loaded=smoke["loaded"],
-            canaries=[CanaryAnswer(**c) for c in smoke["canaries"]],
+            loaded=smoke.loaded,
+            canaries=[CanaryAnswer(c.register, c.question, c.answer) for c in smoke.canaries],
             config=self.config.gate,
-            load_error=smoke["error"],
+            load_error=smoke.error,
         )
-        metrics = self.metrics(evals, incumbent_eval, candidate_eval)
+        metrics = run_metrics(evals, incumbent_eval, candidate_eval, self.config.eval)
         with self.database.write() as session:
             adapter = add_adapter(
                 session,
-                version=result["version"],
-                path=result["adapter_dir"],
+                version=result.version,
+                path=result.adapter_dir,
                 base_model=self.config.base_model,
                 parent_id=incumbent.id if incumbent and "active" in evals else None,
-                metrics={"rouge": metrics.get("candidate"), "run_id": self.run_id},
+                metrics=AdapterMetrics(metrics.get("candidate"), self.run_id).as_json(),
             )
             adapter_id = adapter.id
-        self.counts["train"] = {k: result["train"][k] for k in ("examples", "skipped", "steps")}
+        train = result.train
+        self.counts["train"] = {
+            "examples": train.examples,
+            "skipped": train.skipped,
+            "steps": train.steps,
+        }
         decision_name = "promoted" if decision.promote else "rejected"
-        self.fill_report(result, evals, incumbent_eval, candidate_eval, decision, metrics)
+        fill_report(
+            self.report,
+            result,
+            evals,
+            incumbent_eval,
+            candidate_eval,
+            decision,
+            metrics,
+            sample_size=self.config.eval.sample_size,
+        )
         self.report.update(
             status="succeeded",
             decision=decision_name,
             reason=decision.reason,
-            candidate=result["version"],
+            candidate=result.version,
             candidate_adapter_id=adapter_id,
         )
         written = self.write()
@@ -302,7 +318,7 @@ class _Run:
             decision.reason,
             metrics,
             written,
-            candidate=result["version"],
+            candidate=result.version,
         )
 
     def skip(self, reason: str) -> RetrainOutcome:
@@ -343,92 +359,6 @@ class _Run:
         return self.outcome(status, "failed", error, {}, written)
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def metrics(
-        self,
-        evals: dict[str, EvalResult],
-        incumbent: EvalResult,
-        candidate: EvalResult | None,
-    ) -> dict[str, Any]:
-        """The run's metrics column: corpus scores and the candidate − incumbent intervals."""
-        metrics: dict[str, Any] = {
-            "base": evals["base"].overall,
-            "active": incumbent.overall,
-            "candidate": candidate.overall if candidate else None,
-            "active_is_base": "active" not in evals,
-        }
-        if candidate is not None:
-            metrics["difference"] = difference(incumbent, candidate, self.config.eval)
-        return metrics
-
-    def fill_report(
-        self,
-        result: dict[str, Any],
-        evals: dict[str, EvalResult],
-        incumbent: EvalResult,
-        candidate: EvalResult | None,
-        decision: Decision,
-        metrics: dict[str, Any],
-    ) -> None:
-        has_active = "active" in evals
-        self.report["models"] = {
-            "base": "base model",
-            "active": incumbent.name if has_active else None,
-            "candidate": candidate.name if candidate else None,
-        }
-        self.report["metrics"] = {
-            "base": evals["base"].overall,
-            "active": incumbent.overall if has_active else None,
-            "candidate": candidate.overall if candidate else None,
-        }
-        self.report["incumbent"] = incumbent.name
-        self.report["incumbent_error"] = result.get("incumbent_error")
-        self.report["difference"] = metrics.get("difference", {})
-        self.report["gate"] = decision.as_dict()
-        self.report["languages"] = {
-            "counts": evals["base"].counts,
-            **{role: e.by_language for role, e in evals.items()},
-        }
-        self.report["training"] = result["train"]
-        self.report["evaluation"] = {
-            role: {
-                "seconds": e.seconds,
-                "new_tokens": e.new_tokens,
-                "tokens_per_s": round(e.tokens_per_s, 1),
-            }
-            for role, e in evals.items()
-        }
-        self.report["job_seconds"] = result.get("seconds")
-        self.report["canaries"] = result["smoke"]["canaries"]
-        self.report["samples"] = self.samples(incumbent, candidate)
-
-    def samples(self, incumbent: EvalResult, candidate: EvalResult | None) -> list[dict[str, str]]:
-        """A spread of test questions (every language) with both answers side by side."""
-        if candidate is None:
-            return []
-        from training.data import load_pairs
-
-        pairs = load_pairs(self.dir / DATA_DIR_NAME / "mytest.json")
-        wanted = self.config.eval.sample_size
-        by_language: dict[str, list[int]] = {}
-        for index, language in enumerate(candidate.languages):
-            by_language.setdefault(language, []).append(index)
-        picked: list[int] = []
-        # Round-robin over languages so every register shows up in a short sample.
-        while len(picked) < min(wanted, len(pairs)):
-            for indices in by_language.values():
-                if indices and len(picked) < wanted:
-                    picked.append(indices.pop(0))
-        return [
-            {
-                "question": pairs[i]["text"],
-                "language": candidate.languages[i],
-                "reference": pairs[i]["completion"],
-                "incumbent": incumbent.predictions[i],
-                "candidate": candidate.predictions[i],
-            }
-            for i in sorted(picked)
-        ]
 
     def write(self) -> dict[str, Path]:
         self.report["ended_at"] = datetime.now(UTC).isoformat()

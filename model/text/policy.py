@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
 from model.text.languages import LABELS, REGISTERS, Preferred, Register
+from model.text.replies import OTHER_LANGUAGE_NOTE
 
 __all__ = [
     "INSTRUCTIONS",
-    "OTHER_LANGUAGE_NOTE",
     "PREFERENCES",
     "Preference",
     "Reason",
     "ReplyLang",
     "ReplyPolicy",
+    "note_language",
     "reply_policy",
 ]
 
@@ -48,14 +49,6 @@ INSTRUCTIONS: dict[ReplyLang, str] = {
     ),
     "bilingual": "Answer briefly in both Bangla (Bengali script) and English, Bangla first.",
 }
-
-#: Sent as is to customers writing in a language we do not serve.
-OTHER_LANGUAGE_NOTE = (
-    "দুঃখিত, আমরা বাংলা ও ইংরেজিতে সেবা দিই। অনুগ্রহ করে বাংলা বা ইংরেজিতে লিখুন, "
-    "অথবা একজন এজেন্টের সাথে কথা বলতে /agent লিখুন।\n"
-    "Sorry, we serve customers in Bangla and English. Please write in Bangla or English, "
-    "or type /agent to talk to a human agent."
-)
 
 _ANSWERED_IN_KIND: frozenset[str] = frozenset(REGISTERS)
 
@@ -106,3 +99,17 @@ def reply_policy(
 
 def _policy(language: ReplyLang, reason: Reason) -> ReplyPolicy:
     return ReplyPolicy(language, INSTRUCTIONS[language], None, reason)
+
+
+def note_language(preferred: str | None, last: str | None) -> str | None:
+    """The language of a fixed note: the customer's choice, else what they wrote last.
+
+    ``mixed`` writers get Bengali script (as :func:`reply_policy` answers them); ``None``
+    means unknown, and the note goes out in Bangla and English together.
+    """
+    for language in (preferred, last):
+        if language in ("bn", "en", "banglish"):
+            return language
+        if language == "mixed":
+            return "bn"
+    return None

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.answering import Answerer
-from bot.app import Scheduler, build_application, serve
-from bot.settings import Settings
+from bot.app import Scheduler, serve
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.memory import CorrectionMemory
@@ -26,6 +25,9 @@ from storage.knowledge import replace_knowledge
 from storage.staff import add_staff
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.shared.tiny_models import tiny_model_dir  # noqa: F401  (a fixture used below)
+from wiring.build import build_bot
+from wiring.configs import bot_config
+from wiring.settings import Settings
 
 AGENTS_CHAT = -1001000000001
 OPERATORS_CHAT = -1001000000002
@@ -135,13 +137,11 @@ async def start_bot(
     ) -> RunningBot:
         settings = make_settings(**overrides)
         database = database_override or staffed_database
-        application = build_application(
-            settings, database=database, answerer=answerer_override or answerer
-        )
+        application = build_bot(settings, database, answerer_override or answerer)
         stop_event = asyncio.Event()
         mark = api.mark()
         task = asyncio.create_task(
-            serve(application, settings, stop=stop_event, scheduler=scheduler)
+            serve(application, bot_config(settings), stop=stop_event, scheduler=scheduler)
         )
         ready = "setWebhook" if settings.webhook_url else "deleteWebhook"
         # PTB deletes any webhook before it starts polling; either call means "up".

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.texts import say
+from model.text.replies import say
 from storage.conversations import flag_reply
 from storage.models import BotReply, Correction, Message
 from tests.bot.conftest import AGENT_ID, AGENTS_CHAT, CUSTOMER_ID, STRANGER_ID

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from bot.answering import Answer, Answerer
-from bot.cli_training import retrain_config, schedule_config
-from bot.texts import say
+from model.text.replies import say
 from tests.bot.conftest import CUSTOMER_ID, free_port
 from tests.bot.fake_bot_api import FakeBotApi
 from training.schedule import create_scheduler
+from wiring.configs import retrain_config, schedule_config
 
 
 def to_customer(call: Any) -> bool:

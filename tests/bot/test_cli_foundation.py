@@ -12,7 +12,7 @@ import click
 import pytest
 import typer
 
-from bot.cli import app
+from cli.main import app
 from migrations.runner import heads
 from storage.db import Database
 from storage.knowledge import knowledge_pairs

@@ -95,7 +95,7 @@ async def test_serve_answers_and_stops_on_sigterm(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "cli.main",
         "serve",
         "--no-scheduler",
         env=env,

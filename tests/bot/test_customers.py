@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cli import load_shipped_knowledge
-from bot.texts import say
+from model.text.replies import say
+from operations.knowledge import load_shipped_knowledge
 from storage.knowledge import replace_knowledge
 from storage.models import BotReply, Customer, Feedback, Message
 from tests.bot.conftest import AGENTS_CHAT, CUSTOMER_ID, FAQ, STRANGER_ID, seed_faq

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from bot.texts import say
+from model.text.replies import say
 from storage.handoffs import handoff_pairs
 from storage.models import Chat, Handoff, Message, utcnow
 from tests.bot.conftest import AGENT_ID, AGENTS_CHAT, CUSTOMER_ID

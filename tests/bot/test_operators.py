@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.cli_training import retrain_config
-from bot.operators import report_pusher
+from bot.operators import report_notifier
 from storage.conversations import add_message, add_reply, upsert_chat
 from storage.corrections import add_correction
 from storage.models import Adapter, RetrainRun
@@ -20,6 +19,7 @@ from tests.shared.adapters import save_random_adapter
 from tests.training.fakes import FakeRunner
 from training.pipeline import run_retrain
 from training.schedule import ReportNotice
+from wiring.configs import retrain_config
 
 
 def in_ops(call: Call) -> bool:
@@ -134,7 +134,7 @@ async def test_scheduled_reports_reach_the_operators_chat(
         force=True,
         runner=FakeRunner(),
     )
-    notify = report_pusher(bot.application, asyncio.get_running_loop())
+    notify = report_notifier(bot.application.bot, asyncio.get_running_loop())
     mark = api.mark()
     # The scheduler calls notify on its own thread, as training.schedule does.
     await asyncio.to_thread(notify, ReportNotice(OPERATORS_CHAT, outcome.summary, outcome.photo))

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from bot.logging_setup import MASK, install_token_masking, mask_tokens
 from bot.ratelimit import RateLimiter, Verdict
 from bot.sending import split_text, utf16_len
+from wiring.logs import MASK, install_token_masking, mask_tokens
 
 TOKEN = "987654321:AAHx-very_secret_token_value_0123456789ab"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.texts import NOTES, say
+from model.text.replies import NOTES, say
 from storage.db import Database
 from storage.models import BotReply, Chat, Message
 from tests.hardening.driver import Outcome

@@ -34,14 +34,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.cli import main as uttor
+from cli.main import main as uttor
 from migrations.runner import upgrade
 from model.config import AdapterConfig, PipelineConfig, PromptConfig, ServiceConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.memory import CorrectionMemory
-from model.pipeline import FALLBACKS, Pipeline
+from model.pipeline import Pipeline
 from model.prompting import build_prompt
 from model.service import GenerationService
+from model.text.replies import FALLBACKS
 from storage.db import Database
 from storage.models import Adapter, BotReply, Chat, Correction, Message, RetrainRun
 from storage.registry import active_adapter, add_adapter, promote_adapter

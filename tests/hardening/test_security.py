@@ -34,10 +34,11 @@ from sqlalchemy import select
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadedModel
 from model.memory import CorrectionMemory
-from model.pipeline import FALLBACKS, Pipeline
+from model.pipeline import Pipeline
 from model.prompting import system_prompt
 from model.service import Generation, GenerationService
 from model.text.policy import INSTRUCTIONS
+from model.text.replies import FALLBACKS
 from storage.corrections import mark_corrections_used
 from storage.db import Database
 from storage.models import AuditLog, BotReply, Correction, Staff
@@ -447,7 +448,7 @@ async def _serve_a_day(api: FakeBotApi, env: dict[str, str], port: int) -> tuple
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "cli.main",
         "serve",
         "--no-scheduler",
         env=env,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import cli
+from cli import main as cli
 from migrations.runner import upgrade
 from storage.db import Database
 from storage.models import BotReply, Message

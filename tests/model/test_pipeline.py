@@ -11,9 +11,9 @@ from sqlalchemy import select
 from model.config import DecodingConfig, PipelineConfig, PromptConfig, ServiceConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.memory import CorrectionMemory
-from model.pipeline import FALLBACKS, Pipeline, Reply
+from model.pipeline import Pipeline, Reply
 from model.service import GenerationService
-from model.text.policy import OTHER_LANGUAGE_NOTE
+from model.text.replies import FALLBACKS, OTHER_LANGUAGE_NOTE
 from storage.conversations import set_preferred_language, upsert_chat, upsert_customer
 from storage.corrections import add_correction
 from storage.db import Database

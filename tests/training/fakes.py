@@ -13,6 +13,7 @@ from typing import Any
 from training.data import load_pairs
 from training.evaluate import score
 from training.job import JobSpec
+from training.results import JobResult
 
 
 def half(text: str) -> str:
@@ -34,7 +35,7 @@ class FakeRunner:
         self.canary_answers: dict[str, str] | None = None
         self.specs: list[JobSpec] = []
 
-    def __call__(self, spec: JobSpec, work_dir: Path, **_: Any) -> dict[str, Any]:
+    def __call__(self, spec: JobSpec, work_dir: Path, **_: Any) -> JobResult:
         self.specs.append(spec)
         pairs = load_pairs(Path(spec.test_file))
         references = [p["completion"] for p in pairs]
@@ -47,42 +48,44 @@ class FakeRunner:
         if self.loads:
             evals["candidate"] = score(spec.version, candidate, pairs).as_dict()
         answers = self.canary_answers or {}
-        return {
-            "version": spec.version,
-            "adapter_dir": spec.adapter_dir,
-            "train": {
-                "examples": 5,
-                "skipped": 0,
-                "epochs": 2,
-                "steps": 4,
-                "loss_steps": [[0.5, 3.0], [1.0, 2.5], [1.5, 2.0], [2.0, 1.8]],
-                "loss_epochs": [[1, 2.75], [2, 1.9]],
-                "final_loss": 1.9,
-                "seconds": 1.0,
-                "tokens": 400,
-                "tokens_per_s": 400.0,
-                "trainable_parameters": 10,
-                "total_parameters": 100,
-                "config": {},
-            },
-            "eval": evals,
-            "incumbent_error": None,
-            "smoke": {
-                "loaded": self.loads,
-                "error": None if self.loads else "OSError: adapter_model.safetensors truncated",
-                "canaries": [
-                    {
-                        "register": c.register,
-                        "question": c.question,
-                        "answer": answers.get(c.register, _script_answer(c.register)),
-                    }
-                    for c in spec.canaries
-                ]
-                if self.loads
-                else [],
-            },
-            "seconds": 2.0,
-        }
+        return JobResult.from_json(
+            {
+                "version": spec.version,
+                "adapter_dir": spec.adapter_dir,
+                "train": {
+                    "examples": 5,
+                    "skipped": 0,
+                    "epochs": 2,
+                    "steps": 4,
+                    "loss_steps": [[0.5, 3.0], [1.0, 2.5], [1.5, 2.0], [2.0, 1.8]],
+                    "loss_epochs": [[1, 2.75], [2, 1.9]],
+                    "final_loss": 1.9,
+                    "seconds": 1.0,
+                    "tokens": 400,
+                    "tokens_per_s": 400.0,
+                    "trainable_parameters": 10,
+                    "total_parameters": 100,
+                    "config": {},
+                },
+                "eval": evals,
+                "incumbent_error": None,
+                "smoke": {
+                    "loaded": self.loads,
+                    "error": None if self.loads else "OSError: adapter_model.safetensors truncated",
+                    "canaries": [
+                        {
+                            "register": c.register,
+                            "question": c.question,
+                            "answer": answers.get(c.register, _script_answer(c.register)),
+                        }
+                        for c in spec.canaries
+                    ]
+                    if self.loads
+                    else [],
+                },
+                "seconds": 2.0,
+            }
+        )
 
 
 def _script_answer(register: str) -> str:

@@ -162,7 +162,7 @@ def test_eval_scores_the_base_model_and_adapters(
 def test_worker_schedules_and_stops_on_sigterm(home: Path, sqlite_url: str) -> None:
     env = {**os.environ, "UTTOR_RETRAIN_CRON": "30 3 * * *"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"],
+        [sys.executable, "-m", "cli.main", "worker"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

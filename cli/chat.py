@@ -10,13 +10,16 @@ import asyncio
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from cli.common import base_model, get_settings, open_database, require_schema
 
 if TYPE_CHECKING:
     from model.pipeline import Pipeline
     from storage.db import Database
+    from wiring.settings import Settings
 
 __all__ = ["register"]
 
@@ -38,35 +41,41 @@ def chat(
     ] = None,
     as_json: JsonFlag = False,
     chat_id: Annotated[
-        int, typer.Option("--chat-id", help="Local chat to continue (its history is context).")
-    ] = LOCAL_ID,
+        int | None,
+        typer.Option(
+            "--chat-id",
+            help="Local chat to continue (its history is context). Default: the terminal's "
+            "chat for an interactive session, a new chat for each --once.",
+        ),
+    ] = None,
 ) -> None:
     """Chat with the bot in the terminal (routing, memory, model and logging as on Telegram)."""
-    from bot.cli import open_database
-    from bot.cli_training import resolve_base_model
-    from bot.settings import get_settings
-    from model.loading import ModelLoadError
-
     settings = get_settings()
     database = open_database(settings)
     try:
-        _require_schema(database)
-        base_model = resolve_base_model(settings)
+        require_schema(database)
+        model = base_model(settings)
         _quiet_libraries()
-        try:
-            asyncio.run(_session(settings, database, base_model, once, as_json, chat_id))
-        except ModelLoadError as exc:
-            _fail(str(exc))
+        asyncio.run(_session(settings, database, model, once, as_json, chat_id))
     finally:
         database.dispose()
 
 
 async def _session(
-    settings: Any, database: Database, base_model: str, once: str | None, as_json: bool, chat: int
+    settings: Settings,
+    database: Database,
+    model: str,
+    once: str | None,
+    as_json: bool,
+    chat: int | None,
 ) -> None:
-    from bot.model_setup import build_pipeline
+    from wiring.build import build_pipeline
 
-    pipeline = await asyncio.to_thread(build_pipeline, settings, database, base_model)
+    pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
+    if chat is None:
+        # One question, one conversation: earlier --once questions are not its history, so
+        # the same question gets the same answer every time.
+        chat = LOCAL_ID if once is None else await asyncio.to_thread(_new_local_id, database)
     chat_id, customer_id = await asyncio.to_thread(_local_chat, database, chat)
     async with pipeline:
         if once is not None:
@@ -107,18 +116,27 @@ def _local_chat(database: Database, chat: int) -> tuple[int, int]:
         return row.id, customer.id
 
 
+def _new_local_id(database: Database) -> int:
+    """A terminal chat id no chat has used: below every other local one (Telegram's user and
+    private-chat ids are positive, groups start at -100…, so small negatives stay ours)."""
+    from sqlalchemy import func, select
+
+    from storage.models import Chat
+
+    with database.read() as session:
+        lowest = session.scalar(
+            select(func.min(Chat.telegram_chat_id)).where(
+                Chat.telegram_chat_id <= LOCAL_ID, Chat.telegram_chat_id > -(10**9)
+            )
+        )
+    return min(lowest if lowest is not None else LOCAL_ID, LOCAL_ID) - 1
+
+
 def _read_line(prompt: str) -> str | None:
     try:
         return input(prompt)
     except EOFError:
         return None
-
-
-def _require_schema(database: Database) -> None:
-    from sqlalchemy import inspect
-
-    if not inspect(database.engine).has_table("messages"):
-        _fail("the database has no tables yet; run `uttor init` first")
 
 
 def _quiet_libraries() -> None:
@@ -133,9 +151,3 @@ def _quiet_libraries() -> None:
 
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    from bot.cli import CliError
-
-    raise CliError(message, code)

@@ -1,10 +1,10 @@
 """``uttor corrections list/reject``: find corrections through the audit log, reject bad ones.
 
-The shell's way to do what ``/corrections`` and ``/reject`` do in Telegram (bot/rejections.py):
+The shell's way to do what ``/corrections`` and ``/reject`` do in Telegram (bot/rejections.py);
+both run ``operations/corrections.py``:
 an operator who learns that an agent taught the bot something wrong (or that an agent account
 was misused) lists that agent's corrections and rejects them. A rejected correction leaves
 correction memory at the next question and the next export; the rejection is audited.
-:func:`register` adds the commands to the project's typer app (``bot/cli.py``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli.common import EXIT_USAGE, JsonFlag, emit, fail, open_database
+
 if TYPE_CHECKING:
     from storage.corrections import AuditedCorrection
 
 __all__ = ["register"]
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 corrections_app = typer.Typer(
     help="Agents' corrections: find them through the audit log, reject bad ones.",
@@ -58,16 +58,14 @@ def list_corrections(
     as_json: JsonFlag = False,
 ) -> None:
     """The newest corrections as the audit log recorded them: id, state, author, reply, text."""
-    from bot.cli import emit, fail, open_database
-    from storage.corrections import audited_corrections
-    from storage.models import CORRECTION_STATES
+    from operations.corrections import list_corrections
+    from operations.errors import Refused
 
-    if status is not None and status not in CORRECTION_STATES:
-        fail(f"unknown status {status!r}; use one of: {', '.join(CORRECTION_STATES)}", 2)
     database = open_database()
     try:
-        with database.read() as session:
-            found = audited_corrections(session, agent_user_id=agent, status=status, limit=limit)
+        found = list_corrections(database, agent_user_id=agent, status=status, limit=limit)
+    except Refused as exc:  # an unknown status
+        fail(str(exc), EXIT_USAGE)
     finally:
         database.dispose()
     if as_json:
@@ -94,38 +92,28 @@ def reject(
     as_json: JsonFlag = False,
 ) -> None:
     """Withdraw corrections from correction memory and from the next training export."""
-    from bot.cli import emit, fail, open_database
-    from bot.rejections import rejection_text
-    from storage.corrections import reject_correction
-    from storage.errors import StorageError
+    from operations.corrections import reject as reject_all
+    from operations.corrections import rejection_text
 
     database = open_database()
-    rejected: list[dict[str, Any]] = []
-    errors: list[str] = []
     try:
-        for correction_id in correction_ids:
-            try:
-                with database.write() as session:
-                    done = reject_correction(
-                        session, correction_id=correction_id, actor_user_id=None, reason=reason
-                    )
-            except StorageError as exc:  # unknown, or rejected already
-                errors.append(str(exc))
-                continue
-            rejected.append(
-                {
-                    "id": done.correction_id,
-                    "reply_id": done.reply_id,
-                    "agent_user_id": done.agent_user_id,
-                    "was_active": done.was_active,
-                    "trained_in_run": done.trained_in_run,
-                }
-            )
-            if not as_json:
-                typer.echo(rejection_text(done, shell=True))
+        result = reject_all(database, list(correction_ids), actor_user_id=None, reason=reason)
     finally:
         database.dispose()
+    rejected = [
+        {
+            "id": done.correction_id,
+            "reply_id": done.reply_id,
+            "agent_user_id": done.agent_user_id,
+            "was_active": done.was_active,
+            "trained_in_run": done.trained_in_run,
+        }
+        for done in result.done
+    ]
     if as_json:
-        emit({"rejected": rejected, "errors": errors})
-    if errors:
-        fail("; ".join(errors))
+        emit({"rejected": rejected, "errors": result.errors})
+    else:
+        for done in result.done:
+            typer.echo(rejection_text(done, shell=True))
+    if result.errors:
+        fail("; ".join(result.errors))

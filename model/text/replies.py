@@ -1,7 +1,9 @@
-"""What the bot itself says to customers, in Bangla, English and Banglish.
+"""Every fixed text customers get, in one place: notes, the fallback, the other-language note.
 
-The model writes answers; these are the fixed notes around them (greeting, help, handoff,
-rate limit…). A customer whose language is not known yet gets Bangla and English together.
+The model writes answers; these are the texts around them (greeting, help, handoff, rate
+limit, a failed reply…), in Bangla, English and Banglish. A customer whose language is not
+known yet gets Bangla and English together. Which language a note goes out in is decided by
+:func:`model.text.policy.note_language`.
 """
 
 from __future__ import annotations
@@ -126,19 +128,35 @@ NOTES: dict[str, dict[NoteLanguage, str]] = {
     },
 }
 
+#: What a customer gets when no answer could be generated (model error or time limit), by
+#: reply language; agents get the question flagged.
+FALLBACKS: dict[str, str] = {
+    "bn": (
+        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন এজেন্ট শিগগিরই আপনার প্রশ্নটি দেখবেন; "
+        "এখনই কথা বলতে /agent লিখুন।"
+    ),
+    "en": (
+        "Sorry, I can't answer that right now. An agent will look at your question soon; "
+        "type /agent to talk to one now."
+    ),
+    "banglish": (
+        "Dukkhito, ei muhurte uttor dite parchi na. Ekjon agent shigghoi apnar proshno "
+        "dekhben; ekhoni kotha bolte /agent likhun."
+    ),
+    "mixed": (
+        "দুঃখিত, এই মুহূর্তে উত্তর দিতে পারছি না। একজন agent শিগগিরই আপনার প্রশ্নটি দেখবেন; "
+        "এখনই কথা বলতে /agent লিখুন।"
+    ),
+}
+FALLBACKS["bilingual"] = f"{FALLBACKS['bn']}\n{FALLBACKS['en']}"
 
-def note_language(preferred: str | None, last: str | None) -> str | None:
-    """The language of a fixed note: the customer's choice, else what they wrote last.
-
-    ``mixed`` writers get Bengali script (as the reply policy does); ``None`` means unknown,
-    and the note goes out in Bangla and English together.
-    """
-    for language in (preferred, last):
-        if language in ("bn", "en", "banglish"):
-            return language
-        if language == "mixed":
-            return "bn"
-    return None
+#: Sent as is to customers writing in a language we do not serve.
+OTHER_LANGUAGE_NOTE = (
+    "দুঃখিত, আমরা বাংলা ও ইংরেজিতে সেবা দিই। অনুগ্রহ করে বাংলা বা ইংরেজিতে লিখুন, "
+    "অথবা একজন এজেন্টের সাথে কথা বলতে /agent লিখুন।\n"
+    "Sorry, we serve customers in Bangla and English. Please write in Bangla or English, "
+    "or type /agent to talk to a human agent."
+)
 
 
 def say(key: str, language: str | None, **values: str) -> str:

@@ -1,21 +1,21 @@
 """``uttor lang`` and ``uttor score``: language routing and Bangla-aware ROUGE from a shell.
 
 :func:`register` adds both commands to the project's typer app. The text modules are
-imported inside the commands so that other ``uttor`` commands start without them.
+imported inside the commands so that other ``uttor`` commands start without them. Bad input
+exits with :data:`cli.common.EXIT_USAGE`, as a usage error does.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
-__all__ = ["register"]
+from cli.common import EXIT_USAGE, JsonFlag, emit, fail
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +42,7 @@ def lang(
         lines = _split_lines(_read_stdin())
     detections = [(line, detect(line)) for line in lines]
     if as_json:
-        _emit(
+        emit(
             {
                 "labels": [
                     {"text": line, "label": d.label, "confidence": d.confidence}
@@ -79,7 +79,7 @@ def score(
 
     scores = score_corpus(predicted, referenced)
     if as_json:
-        _emit({"pairs": len(predicted), **scores})
+        emit({"pairs": len(predicted), **scores})
         return
     for key in ROUGE_KEYS:
         typer.echo(f"{key:<10} {scores[key]:.4f}")
@@ -113,11 +113,5 @@ def _read_lines(path: Path, what: str) -> list[str]:
         _fail(f"cannot read {what} file {path}: {exc.strerror}")
 
 
-def _emit(payload: dict[str, Any]) -> None:
-    typer.echo(json.dumps(payload, ensure_ascii=False))
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr and exit ``code`` (2: bad input, as for usage errors)."""
-    typer.echo(f"uttor: error: {message}", err=True)
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    fail(message, EXIT_USAGE)

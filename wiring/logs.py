@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-from training.redact import PLACEHOLDERS, redact
+from model.text.redact import PLACEHOLDERS, redact
 
 # A bot token is "<bot id>:<35 characters of [A-Za-z0-9_-]>"; allow some slack in both parts.
 TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
@@ -62,7 +62,7 @@ def add_secrets(values: Iterable[str | None]) -> None:
 
 
 def settings_secrets(settings: Any) -> list[str]:
-    """The bot token and webhook secret of a :class:`~bot.settings.Settings`, as plain text."""
+    """The bot token and webhook secret of a :class:`~wiring.settings.Settings`, as plain text."""
     values = (settings.telegram_token, settings.webhook_secret)
     return [value.get_secret_value() for value in values if value is not None]
 

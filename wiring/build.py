@@ -1,0 +1,114 @@
+"""The composition root: settings in, the running parts out.
+
+``uttor serve``, ``uttor chat``, ``uttor worker``, ``uttor eval`` and ``bench/`` build what
+they run here, so the terminal answers exactly as Telegram does and a benchmark measures the
+product as deployed. Heavy libraries load inside the functions: commands that need no model
+start without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wiring.configs import (
+    adapter_config,
+    bot_config,
+    load_config,
+    memory_config,
+    pipeline_config,
+    retrain_config,
+    schedule_config,
+    service_config,
+)
+from wiring.logs import protect_logs, settings_secrets
+from wiring.settings import Settings
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.answering import Answerer
+    from model.pipeline import Pipeline
+    from storage.db import Database
+    from training.schedule import Notify
+
+__all__ = ["build_bot", "build_pipeline", "build_scheduler", "report_notify"]
+
+
+def build_pipeline(settings: Settings, database: Database, base_model: str) -> Pipeline:
+    """Load the base model and wire service, memory and storage (slow: call off the loop).
+
+    Raises :class:`model.errors.ModelLoadError` when the base model cannot be loaded.
+    """
+    from model.loading import load_base
+    from model.memory import CorrectionMemory
+    from model.pipeline import Pipeline
+    from model.service import GenerationService
+    from model.starter import is_starter_model
+
+    loaded = load_base(load_config(settings, base_model))
+    service = GenerationService(
+        loaded, service_config(settings), database=database, adapters=adapter_config(settings)
+    )
+    memory = CorrectionMemory(database, memory_config(settings))
+    # The starter model was pretrained with the compact system prompt (docs/model.md).
+    compact = is_starter_model(Path(base_model))
+    return Pipeline(database, service, memory, pipeline_config(settings), compact_prompt=compact)
+
+
+def build_bot(settings: Settings, database: Database, answerer: Answerer) -> Application:
+    """The Telegram application, with secrets masked in the logs before its first request."""
+    from bot.app import build_application
+
+    protect_logs(settings_secrets(settings))
+    return build_application(
+        bot_config(settings),
+        database=database,
+        answerer=answerer,
+        retrain_config=lambda: retrain_config(settings),
+    )
+
+
+def report_notify(
+    settings: Settings,
+    application: Application | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Notify | None:
+    """How finished runs reach the operators' chat: the one notifier of ``bot/operators.py``.
+
+    With a running ``application`` (``uttor serve``) it posts through that bot on ``loop``;
+    without one (``uttor worker``) through a bot of its own. ``None`` when no operators' chat
+    or no token is configured.
+    """
+    from bot.operators import report_notifier
+
+    if application is not None:
+        return report_notifier(application.bot, loop)
+    if settings.telegram_token is None or settings.operators_chat_id is None:
+        return None
+    from telegram import Bot
+
+    from bot.app import DEFAULT_API
+
+    protect_logs(settings_secrets(settings))
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_api_url or DEFAULT_API,
+    )
+    return report_notifier(bot)
+
+
+def build_scheduler(
+    settings: Settings, database: Database, *, notify: Notify | None, blocking: bool = False
+) -> Any:
+    """The nightly retrain scheduler (recovers runs a crash left ``running`` first)."""
+    from training.schedule import create_scheduler
+
+    return create_scheduler(
+        database,
+        retrain_config(settings),
+        schedule_config(settings),
+        notify=notify,
+        blocking=blocking,
+    )
