@@ -14,7 +14,7 @@ as building the token regex or loading langdetect's profiles are reported apart)
 * the langdetect fallback alone, on messages the lexicon cannot decide (the slow path);
 * ROUGE: ``score_pairs`` on (message, next message) pairs of the set; pairs/s.
 
-The issue's target is a median under 200 µs per message.
+The target is a median under 200 µs per message.
 """
 
 from __future__ import annotations

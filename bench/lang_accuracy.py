@@ -3,7 +3,7 @@
 Usage, from the repository root::
 
     python bench/lang_accuracy.py             # tables as plain text
-    python bench/lang_accuracy.py --markdown  # tables for docs/languages.md
+    python bench/lang_accuracy.py --markdown  # tables for docs/routing.md
     python bench/lang_accuracy.py --errors    # also list every misrouted message
 
 Rows of the confusion matrix are the gold labels of ``tests/data/lang_eval.tsv``, columns

@@ -9,7 +9,7 @@ Usage, from the repository root::
     python bench/load.py --customers 5 --messages 2 --json
 
 The bot is the product's own: :func:`wiring.build.build_bot` and :func:`bot.app.serve`
-(polling), with the pipeline of ``uttor serve`` (:func:`wiring.configs.build_pipeline`: the
+(polling), with the pipeline of ``uttor serve`` (:func:`wiring.build.build_pipeline`: the
 starter model under ``UTTOR_HOME``, or ``--model``), on a fresh database. The customers and the
 fake Telegram server run in a child process (``bench/customers.py``). Messages arrive as a
 Poisson process of ``--rate`` per second (open loop: nobody waits for an answer before the

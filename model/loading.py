@@ -2,8 +2,8 @@
 
 The same code serves the CPU starter model and Llama-2-7b-chat on a GPU. On CPUs with
 AVX512-BF16, bitsandbytes repacks ``Linear4bit`` weights in place after a no-grad forward, which
-silently breaks LoRA training and ``state_dict()`` afterwards (see DESIGN.md); ``load_base``
-switches that repacking off on every 4-bit layer.
+silently breaks LoRA training and ``state_dict()`` afterwards (``tests/model/test_loading.py``
+shows it); ``load_base`` switches that repacking off on every 4-bit layer.
 """
 
 from __future__ import annotations

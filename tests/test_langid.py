@@ -103,7 +103,7 @@ def test_accuracy_on_the_eval_set(eval_rows: list[tuple[str, str]]) -> None:
 # ------------------------------------------------------- tricky cases (dev list, not the set)
 
 DEV_CASES: list[tuple[str, str]] = [
-    # The issue's own examples.
+    # Everyday messages of each register, as short as customers write them.
     ("Do you deliver to Mirpur?", "en"),
     ("ok", "en"),
     ("ji", "banglish"),

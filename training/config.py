@@ -1,6 +1,6 @@
 """Configuration of the retrain loop as small frozen dataclasses, one line of doc per field.
 
-``bot/cli_training.py`` builds these from the ``UTTOR_`` settings; nothing under ``training/``
+``wiring/configs.py`` builds these from the ``UTTOR_`` settings; nothing under ``training/``
 reads the environment itself, so tests construct exactly the configuration they mean.
 """
 
@@ -14,7 +14,7 @@ from model.config import DecodingConfig, PromptConfig
 #: The ROUGE variant the gate decides on unless configured otherwise.
 PRIMARY_METRIC = "rougeL"
 
-#: LoRA target modules by default: every linear layer of attention and MLP (see docs/retrain.md).
+#: LoRA target modules by default: every linear layer of attention and MLP (see docs/retraining.md).
 DEFAULT_TARGETS: tuple[str, ...] = ("all-linear",)
 
 
@@ -36,7 +36,7 @@ class TrainConfig:
     """Passes over the training pairs."""
     learning_rate: float = 5e-3
     """Peak AdamW learning rate (linear warm-up, then linear decay to zero). Tuned for the
-    starter model (docs/retrain.md); for a 7B base use about 2e-4."""
+    starter model (docs/retraining.md); for a 7B base use about 2e-4."""
     batch_size: int = 8
     """Pairs per optimizer step."""
     max_length: int = 256

@@ -1,6 +1,6 @@
 """The nightly retrain on APScheduler 3, for ``uttor serve`` (in-process) and ``uttor worker``.
 
-APScheduler 3 facts this module is built around (DESIGN.md):
+APScheduler 3 facts this module is built around:
 
 * ``misfire_grace_time`` defaults to 1 s: a nightly job that starts a second late (a busy
   machine, a restart at 02:00) would be skipped. It is set to hours here.

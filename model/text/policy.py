@@ -1,6 +1,6 @@
 """Which language the bot answers in, and how the prompt builder says so.
 
-Rules (issue 3, item 4), first match wins:
+Rules, first match wins:
 
 1. The customer's explicit preference (``/lang bn|en|banglish``) overrides detection.
 2. ``bn``, ``en``, ``banglish`` and ``mixed`` messages are answered in kind; ``mixed`` gets

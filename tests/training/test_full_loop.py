@@ -49,7 +49,7 @@ ANSWER = "Pickup point e parcel 5 din thake."
 
 # The tiny test model (64 wide, tied embeddings) cannot fit new text through its inner layers
 # alone; adapting the output head as well lets it learn the correction in a few seconds. The
-# product's default stays all-linear (see docs/retrain.md); target modules are configurable.
+# product's default stays all-linear (see docs/retraining.md); target modules are configurable.
 TINY_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
                 "lm_head")  # fmt: skip
 

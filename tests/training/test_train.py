@@ -101,7 +101,7 @@ def test_target_modules_are_configurable(tiny_model_dir: Path, tmp_path: Path) -
 
 
 def test_training_after_generation_gets_lora_gradients(tiny_model_dir: Path, tmp_path: Path):
-    """The AVX512-BF16 repacking trap (DESIGN.md): a generate first must not kill training."""
+    """The AVX512-BF16 trap (model/loading.py): a generate first must not kill training."""
     loaded = load_base(LoadConfig(str(tiny_model_dir), quantization="nf4"))
     prompt = prompt_for("refund kobe pabo?", loaded.tokenizer, compact=True)
     encoded = loaded.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")
