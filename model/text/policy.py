@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
-from model.text.languages import LABELS, REGISTERS, Preferred, Register
+from model.text.languages import LABELS, PREFERRED, REGISTERS, Preferred, Register
 from model.text.replies import OTHER_LANGUAGE_NOTE
 
 __all__ = [
@@ -108,7 +108,7 @@ def note_language(preferred: str | None, last: str | None) -> str | None:
     means unknown, and the note goes out in Bangla and English together.
     """
     for language in (preferred, last):
-        if language in ("bn", "en", "banglish"):
+        if language in PREFERRED:
             return language
         if language == "mixed":
             return "bn"
