@@ -100,7 +100,8 @@ def make_arrivals(
 
 def resolve_model(choice: str | None, scratch: Path) -> tuple[str, str]:
     """(model directory, how it was chosen) for ``--model``: starter, tiny or a directory."""
-    from model.starter import default_model_dir
+    from model.errors import NoBaseModel
+    from wiring.configs import resolve_base_model
     from wiring.settings import Settings
 
     if choice == "tiny":
@@ -111,15 +112,15 @@ def resolve_model(choice: str | None, scratch: Path) -> tuple[str, str]:
     if choice not in (None, "starter"):
         return choice, "--model directory"
     settings = Settings()
-    if settings.base_model:
-        return settings.base_model, "UTTOR_BASE_MODEL"
-    found = default_model_dir(settings.models_dir)
-    if found is None:
+    try:
+        found = resolve_base_model(settings)
+    except NoBaseModel as exc:
         raise SystemExit(
-            f"no starter model under {settings.models_dir}: run `uttor init` (UTTOR_HOME), "
-            "or pass --model tiny, --model DIR or --responder instant"
-        )
-    return str(found), f"starter model under UTTOR_HOME ({settings.home})"
+            f"{exc}; or pass --model tiny, --model DIR or --responder instant"
+        ) from exc
+    if settings.base_model:
+        return found, "UTTOR_BASE_MODEL"
+    return found, f"starter model under UTTOR_HOME ({settings.home})"
 
 
 def lift_flood_limits(application: Any) -> None:

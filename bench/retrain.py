@@ -53,18 +53,16 @@ SEED_TABLE_COMMAND = (
 
 def resolve_model(explicit: str | None) -> str:
     """``--model``, else ``UTTOR_BASE_MODEL``, else the starter model under ``UTTOR_HOME``."""
-    from model.starter import default_model_dir
+    from model.errors import NoBaseModel
+    from wiring.configs import resolve_base_model
     from wiring.settings import Settings
 
     if explicit:
         return explicit
-    settings = Settings()
-    if settings.base_model:
-        return settings.base_model
-    found = default_model_dir(settings.models_dir)
-    if found is None:
-        raise SystemExit(f"no starter model under {settings.models_dir}: run `uttor init` first")
-    return str(found)
+    try:
+        return resolve_base_model(Settings())
+    except NoBaseModel as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def sample(pairs: list[dict[str, str]], count: int, seed: int) -> list[dict[str, str]]:

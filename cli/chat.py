@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -71,7 +72,7 @@ async def _session(
 ) -> None:
     from wiring.build import build_pipeline
 
-    pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
+    pipeline = await asyncio.to_thread(build_pipeline, settings, database, model, defer=True)
     if chat is None:
         # One question, one conversation: earlier --once questions are not its history, so
         # the same question gets the same answer every time.
@@ -140,11 +141,11 @@ def _read_line(prompt: str) -> str | None:
 
 
 def _quiet_libraries() -> None:
-    # Weight-loading progress bars and library notices would interleave with the chat.
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    # Weight-loading progress bars and library notices would interleave with the chat. Set
+    # through the environment, read when the libraries load: importing transformers here
+    # would cost most of a second that an answer from memory never needs.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     if not sys.warnoptions:
         import warnings

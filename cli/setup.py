@@ -71,18 +71,18 @@ def init(
 
 def _ensure_starter(settings: Settings, quick: bool, progress: bool) -> tuple[Path, str]:
     """The starter model's folder, built first when absent, and a note on what was used."""
-    from model.starter import default_model_dir
+    from model.starter import QUICK_NAME, default_model_dir
     from training.data import CORPUS_DIR
     from training.starter import ensure_starter_model
 
     existing = default_model_dir(settings.models_dir)
     # A full-size starter model serves better than a quick one; never downgrade to --quick.
-    if existing is not None and quick and existing.name != "starter-quick":
+    if existing is not None and quick and existing.name != QUICK_NAME:
         return existing, (
             f"--quick: a full starter model already exists at {existing}; using it "
             "(delete that folder to build the quick one instead)"
         )
-    if existing is not None and (quick or existing.name != "starter-quick"):
+    if existing is not None and (quick or existing.name != QUICK_NAME):
         return existing, ""
     built = ensure_starter_model(
         settings.models_dir, corpus_dir=CORPUS_DIR, quick=quick, progress=progress

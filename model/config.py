@@ -1,6 +1,6 @@
 """Configuration of the model layer: small frozen dataclasses, one line of doc per field.
 
-``bot/`` builds these from the ``UTTOR_`` settings; nothing under ``model/`` reads the
+``wiring/configs.py`` builds these from the ``UTTOR_`` settings; nothing under ``model/`` reads the
 environment, so tests construct exactly the configuration they mean. This module imports
 nothing heavy, so the settings can take their defaults from here without loading torch.
 """
@@ -82,7 +82,7 @@ class MemoryConfig:
 
     threshold: float = 0.65
     """Weighted trigram similarity at or above which a question counts as the same question
-    (paraphrases in our tests score 0.68 and up, different questions 0.58 and less)."""
+    (paraphrases in our tests score 0.69 and up, different questions 0.58 and less)."""
     min_chars: int = 6
     """Questions shorter than this (normalized) never match: "ok" or "hi" need context."""
     use_knowledge: bool = True

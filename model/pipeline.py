@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.config import PipelineConfig
+from model.deferred import DeferredService
 from model.memory import CorrectionMemory, MemoryHit, comparable
 from model.prompting import Turn, build_prompt, system_prompt
 from model.service import Generation, GenerationError, GenerationService
@@ -80,7 +81,7 @@ class Pipeline:
     def __init__(
         self,
         database: Database,
-        service: GenerationService,
+        service: GenerationService | DeferredService,
         memory: CorrectionMemory,
         config: PipelineConfig | None = None,
         *,
@@ -132,6 +133,7 @@ class Pipeline:
         elif context.hit is not None:
             answer, source = context.hit.entry.answer, "memory"
         else:
+            await self.service.ready()  # a deferred service loads the model now
             prompt = self._prompt(text, policy, context.history)
             generation, answer = await self._generate(prompt, policy)
             if answer and reveals(answer, self._system(policy)):

@@ -148,6 +148,10 @@ class GenerationService:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def ready(self) -> GenerationService:
+        """Loaded already (the pipeline awaits this before it writes a prompt)."""
+        return self
+
     @property
     def adapter(self) -> AdapterRef | None:
         """The adapter serving now (``None``: the base model)."""

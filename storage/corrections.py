@@ -11,15 +11,6 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.conversations import reply_texts
 from storage.errors import Conflict, InvalidValue, NotFound
-
-# Handoffs are storage.handoffs'. tests/storage/test_queries.py still calls these four through
-# this module; they stay importable here only until it calls them through storage.handoffs.
-from storage.handoffs import (  # noqa: F401
-    add_handoff_pair,
-    end_handoff,
-    handoff_pairs,
-    start_handoff,
-)
 from storage.models import MAX_ROW_ID, AuditLog, BotReply, Correction, Message
 from storage.staff import audit
 

@@ -10,10 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.errors import Conflict, InvalidValue, NotFound
-
-# Leases are storage.leases'. tests/storage/test_queries.py still calls these two through this
-# module; they stay importable here only until it calls them through storage.leases.
-from storage.leases import acquire_lease, release_lease  # noqa: F401
 from storage.models import MAX_ROW_ID, RUN_STATES, Adapter, RetrainRun, utcnow
 from storage.staff import audit
 

@@ -7,7 +7,7 @@ Sources, lowest precedence first (a later one replaces an earlier one for the sa
 3. agents' answers given during handoffs, oldest first;
 4. active corrections of bot replies, oldest first — so the newest correction wins.
 
-Database text is redacted (:mod:`training.redact`) before it is compared or written; strings
+Database text is redacted (:mod:`model.text.redact`) before it is compared or written; strings
 that appear in the shipped pairs (the company's own e-mail address) are public and kept.
 Questions are deduplicated by their normalized form after redaction.
 
@@ -33,11 +33,11 @@ from sqlalchemy.orm import Session
 from model.text.langid import detect
 from model.text.languages import REGISTERS
 from model.text.normalize import jaccard, normalize, trigrams
+from model.text.redact import find_pii, redact
 from storage.corrections import active_corrections, approved_pairs
 from storage.handoffs import handoff_pairs
 from training.config import ExportConfig
 from training.data import TEST_FILE, TRAIN_FILE, load_pairs
-from training.redact import find_pii, redact
 
 __all__ = [
     "DB_SOURCES",

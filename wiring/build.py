@@ -36,25 +36,33 @@ if TYPE_CHECKING:
 __all__ = ["build_bot", "build_pipeline", "build_scheduler", "report_notify"]
 
 
-def build_pipeline(settings: Settings, database: Database, base_model: str) -> Pipeline:
+def build_pipeline(
+    settings: Settings, database: Database, base_model: str, *, defer: bool = False
+) -> Pipeline:
     """Load the base model and wire service, memory and storage (slow: call off the loop).
 
-    Raises :class:`model.errors.ModelLoadError` when the base model cannot be loaded.
+    ``defer`` loads the model at the first question that needs it (``uttor chat``), not
+    now. Raises :class:`model.errors.ModelLoadError` when the base model cannot be loaded.
     """
-    from model.loading import load_base
+    from model.deferred import DeferredService
     from model.memory import CorrectionMemory
     from model.pipeline import Pipeline
-    from model.service import GenerationService
     from model.starter import is_starter_model
 
-    loaded = load_base(load_config(settings, base_model))
-    service = GenerationService(
-        loaded, service_config(settings), database=database, adapters=adapter_config(settings)
-    )
+    def service() -> Any:
+        from model.loading import load_base
+        from model.service import GenerationService
+
+        loaded = load_base(load_config(settings, base_model))
+        return GenerationService(
+            loaded, service_config(settings), database=database, adapters=adapter_config(settings)
+        )
+
     memory = CorrectionMemory(database, memory_config(settings))
     # The starter model was pretrained with the compact system prompt (docs/model.md).
     compact = is_starter_model(Path(base_model))
-    return Pipeline(database, service, memory, pipeline_config(settings), compact_prompt=compact)
+    generation = DeferredService(service) if defer else service()
+    return Pipeline(database, generation, memory, pipeline_config(settings), compact_prompt=compact)
 
 
 def build_bot(settings: Settings, database: Database, answerer: Answerer) -> Application:

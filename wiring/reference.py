@@ -1,7 +1,7 @@
 """docs/configuration.md and .env.example, generated from :class:`wiring.settings.Settings`.
 
 ``python -m wiring.reference`` rewrites both files; ``--check`` only compares them and exits
-1 when they are stale (tests/test_configuration_reference.py runs the comparison), so the
+1 when they are stale (tests/wiring/test_settings.py runs the comparison), so the
 reference can never drift from the settings object.
 """
 
@@ -69,7 +69,12 @@ def markdown() -> str:
         "",
     ]
     for title, fields in _sections():
-        lines += [f"## {title}", "", "| variable | default | meaning | fills |", "|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| variable | default | meaning | fills |",
+            "|---|---|---|---|",
+        ]
         for name, info in fields:
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             fills = f"`{extra[FILLS]}`" if FILLS in extra else ""

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import conversations as conv
 from storage import corrections as corr
-from storage import registry, staff
+from storage import handoffs, leases, registry, staff
 from storage.db import Database
 from storage.errors import Conflict, InvalidValue, NotFound
 from storage.models import AuditLog, Correction, Message, Staff
@@ -139,24 +139,24 @@ def test_approved_and_handoff_pairs(database: Database) -> None:
     with database.write() as session:
         corr.approve_reply(session, reply_id=reply_id, agent_user_id=42)
         chat = conv.get_chat(session, telegram_chat_id=1001)
-        handoff = corr.start_handoff(session, chat_id=chat.id, requested_by="customer")
+        handoff = handoffs.start_handoff(session, chat_id=chat.id, requested_by="customer")
         assert chat.mode == "human"
         question = conv.add_message(session, chat_id=chat.id, direction="in", text="refund?")
         answer = conv.add_message(session, chat_id=chat.id, direction="out", text="5 days.")
-        corr.add_handoff_pair(
+        handoffs.add_handoff_pair(
             session,
             handoff_id=handoff.id,
             question_message_id=question.id,
             answer_message_id=answer.id,
             agent_user_id=42,
         )
-        corr.end_handoff(session, chat_id=chat.id, reason="released", actor_user_id=42)
+        handoffs.end_handoff(session, chat_id=chat.id, reason="released", actor_user_id=42)
         assert chat.mode == "bot"
     with database.read() as session:
         assert corr.approved_pairs(session) == [("আমার অর্ডার কবে আসবে?", "২ দিনে।", "bn")]
-        assert corr.handoff_pairs(session) == [("refund?", "5 days.", None)]
+        assert handoffs.handoff_pairs(session) == [("refund?", "5 days.", None)]
     with pytest.raises(NotFound), database.write() as session:
-        corr.end_handoff(session, chat_id=chat.id, reason="released")
+        handoffs.end_handoff(session, chat_id=chat.id, reason="released")
 
 
 def test_staff_roles_and_audit(database: Database) -> None:
@@ -240,14 +240,14 @@ def test_runs_and_interrupted_recovery(database: Database) -> None:
 
 def test_lease_is_exclusive_until_expiry(database: Database) -> None:
     with database.write() as session:
-        assert registry.acquire_lease(session, name="retrain", holder="a", ttl=timedelta(hours=1))
+        assert leases.acquire_lease(session, name="retrain", holder="a", ttl=timedelta(hours=1))
     with database.write() as session:
-        assert not registry.acquire_lease(
+        assert not leases.acquire_lease(
             session, name="retrain", holder="b", ttl=timedelta(hours=1)
         )
     with database.write() as session:
-        registry.release_lease(session, name="retrain", holder="a")
-        assert registry.acquire_lease(session, name="retrain", holder="b", ttl=timedelta(0))
+        leases.release_lease(session, name="retrain", holder="a")
+        assert leases.acquire_lease(session, name="retrain", holder="b", ttl=timedelta(0))
     with database.write() as session:
         # b's lease has a zero lifetime, so it is already expired.
-        assert registry.acquire_lease(session, name="retrain", holder="c", ttl=timedelta(1))
+        assert leases.acquire_lease(session, name="retrain", holder="c", ttl=timedelta(1))
