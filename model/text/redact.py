@@ -86,8 +86,8 @@ def _en_words(*words: str) -> str:
 
 # A keyword is a whole word on its left; on its right an English keyword may carry a Banglish
 # ending ("otp-ta", "pin er") and a Bengali one any glued suffix ("ওটিপিটা", "বাসার").
-_EN_LEFT = r"(?<![A-Za-z0-9])"
-_EN_RIGHT = r"(?:-?(?:ta|ti|er|r|e|te|tai))?(?![A-Za-z])"
+_EN_LEFT = r"(?<![A-Za-z0-9_])"
+_EN_RIGHT = r"(?:-?(?:ta|ti|er|r|e|te|tai))?(?![A-Za-z_])"
 _BN_LEFT = f"(?<!{_BN_CHAR})"
 _BN_RIGHT = f"(?:-?{_BN_CHAR}*)"
 
@@ -137,12 +137,31 @@ _BN_TLD = _bn_words("কম", "নেট", "অর্গ", "বিডি")
 _PROVIDER = r"(?:gmail|googlemail|yahoo|ymail|hotmail|outlook|live|icloud|proton|protonmail)"
 _BN_PROVIDER = _bn_words("জিমেইল", "ইয়াহু", "হটমেইল", "আউটলুক")
 _EMAIL_SPOKEN = re.compile(
-    rf"(?:{_LOCAL}|{_BN_LEFT}{_BN_CHAR}+)"
-    + _AT
-    + rf"(?:(?:{_LABEL}|{_BN_PROVIDER})(?:{_DOT}(?:{_TLD}|{_BN_TLD}))+(?![A-Za-z0-9]|{_BN_CHAR})"
-    + rf"|(?:{_PROVIDER}|{_BN_PROVIDER})(?![A-Za-z0-9]|{_BN_CHAR}))",
+    rf"(?P<local>{_LOCAL}|{_BN_LEFT}{_BN_CHAR}+)"
+    + f"(?P<at>{_AT})"
+    + rf"(?P<domain>(?:{_LABEL}|{_BN_PROVIDER})(?:{_DOT}(?:{_TLD}|{_BN_TLD}))+"
+    + rf"(?![A-Za-z0-9]|{_BN_CHAR})|(?:{_PROVIDER}|{_BN_PROVIDER})(?![A-Za-z0-9]|{_BN_CHAR}))",
     re.IGNORECASE,
 )
+_PROVIDER_START = re.compile(rf"(?:{_PROVIDER}|{_BN_PROVIDER})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _spoken_email_spans(view: str) -> Iterator[_Span]:
+    for match in _EMAIL_SPOKEN.finditer(view):
+        # "ordered at daraz.com.bd" names a website: a plain "at" before a plainly written
+        # domain is an e-mail only when the name looks like one (digits, dots, underscores)
+        # or the domain is a mail provider.
+        plain_at = match.group("at").strip().lower() == "at"
+        plain_domain = not re.search(r"dot|ডট|[\[({<]", match.group("domain"), re.IGNORECASE)
+        if (
+            plain_at
+            and plain_domain
+            and match.group("local").isalpha()
+            and not _PROVIDER_START.match(match.group("domain"))
+        ):
+            continue
+        yield _Span(match.start(), match.end(), "<EMAIL>")
+
 
 # --- phone --------------------------------------------------------------------------------------
 
@@ -157,12 +176,18 @@ _PHONE = re.compile(
 )
 
 
+# "01.5.2025 12.30" has a mobile number's digits: a date first means it is a date and a time.
+_DATE_START = re.compile(r"\d{1,2}[./]\d{1,2}[./](?:19|20)?\d\d(?!\d)")
+
+
 def _phone_spans(view: str) -> Iterator[_Span]:
     for match in _PHONE.finditer(view):
         start = match.start()
         # An opening bracket belongs to the number only when the number closes it.
         if view[start] == "(" and ")" not in match.group():
             start += 1
+        if _DATE_START.match(match.group()):
+            continue
         yield _Span(start, match.end(), "<PHONE>")
 
 
@@ -227,12 +252,22 @@ _TRX_KEYWORD = _keyword(
     _bn_words("ট্রানজেকশন", "ট্রানজ্যাকশন", "ট্রাঞ্জেকশন", "ট্রানসেকশন", "লেনদেন")
     + r"(?:\s*(?:আইডি|নম্বর|নাম্বার|নং))?",
 )
+# A bare "code" is an OTP unless a word before it says which other code it is.
+_OTHER_CODES = (
+    *("promo", "coupon", "voucher", "discount", "referral", "error", "status", "exit", "postal"),
+    *("post", "zip", "area", "product", "item", "order", "tracking", "sku", "model", "dress"),
+    *("qr", "bar"),
+)
+_OTHER_CODES_BN = ("প্রোমো", "কুপন", "ভাউচার", "ডিসকাউন্ট", "অর্ডার", "পোস্ট", "প্রোডাক্ট")
 _OTP_KEYWORD = _keyword(
     r"otp|o\.t\.p\.?|one[\s-]*time\s*(?:password|code|pin)"
-    r"|(?:verification|verify|login|security|confirmation|activation|sms|otp)\s*code"
-    r"|(?<!promo\s)(?<!coupon\s)(?<!voucher\s)(?<!discount\s)(?<!error\s)(?<!status\s)"
-    r"(?<!exit\s)(?<!postal\s)(?<!post\s)(?<!zip\s)(?<!area\s)(?<!product\s)code",
-    _bn_words("ওটিপি", "ও টি পি", "ভেরিফিকেশন কোড", "যাচাই কোড", "লগইন কোড", "কোড"),
+    r"|(?:verification|verify|login|security|confirmation|activation|sms|otp)\s*code|"
+    + "".join(f"(?<!{word}\\s)" for word in _OTHER_CODES)
+    + "code",
+    _bn_words("ওটিপি", "ও টি পি", "ভেরিফিকেশন কোড", "যাচাই কোড", "লগইন কোড")
+    + "|"
+    + "".join(f"(?<!{_bn(word)}\\s)" for word in _OTHER_CODES_BN)
+    + "কোড",
 )
 _PIN_KEYWORD = _keyword(
     r"pin(?:\s*(?:no|number|nombor|nambar|code))?|m-?pin|atm\s*pin",
@@ -258,8 +293,9 @@ _CODE = (
 
 def _code_finder(keyword: str, kind: str) -> Callable[[str], Iterator[_Span]]:
     forward = _compile(f"{keyword}{_fillers(3)}({_CODE})")
-    # "482913 is my OTP", "৪৮২৯১৩ হলো আমার ওটিপি".
-    backward = _compile(f"({_CODE}){_fillers(3)}{keyword}")
+    # "482913 is my OTP", "৪৮২৯১৩ হলো আমার ওটিপি"; a year there is the time of the story
+    # ("2025 sale e OTP ashe nai"), not the code.
+    backward = _compile(f"(?!(?:19|20)\\d\\d(?!\\d))({_CODE}){_fillers(3)}{keyword}")
 
     def spans(view: str) -> Iterator[_Span]:
         for pattern in (forward, backward):
@@ -428,19 +464,27 @@ def _transitions(token: str) -> int:
     return sum(a.isdigit() != b.isdigit() for a, b in zip(token, token[1:], strict=False))
 
 
+_PROMO_BEFORE = re.compile(
+    r"(?:promo|voucher|coupon|code|kod|প্রোমো|ভাউচার|কুপন|কোড)\W{0,3}$", re.IGNORECASE
+)
+
+
 def _bare_trx_spans(view: str) -> Iterator[_Span]:
     payment = _PAYMENT_CONTEXT.search(view) is not None
     for match in _BARE_TRX.finditer(view):
         token = match.group()
-        if _ORDER_ID.fullmatch(token):
+        if _ORDER_ID.fullmatch(token) or _PROMO_BEFORE.search(view[: match.start()][-16:]):
             continue
         letters = sum(c.isalpha() for c in token)
         digits = len(token) - letters
         upper = token.upper() == token
-        if upper and letters >= 3 and digits >= 3:
-            yield _Span(match.start(), match.end(), "<TRXID>")
-        elif (upper or payment) and letters >= 2 and digits >= 2 and _transitions(token) >= 4:
-            # Ids are random: letters and digits interleave, unlike "rahim1990" or "2000taka".
+        # Ids are random, so letters and digits interleave, unlike the words and one number of
+        # a promo code or a name ("BZR500OFF", "rahim1990", "2000taka"), unless the message
+        # is about a payment.
+        mixed = _transitions(token)
+        capitals = upper and letters >= 3 and digits >= 3 and (payment or mixed >= 3)
+        interleaved = (upper or payment) and letters >= 2 and digits >= 2 and mixed >= 4
+        if capitals or interleaved:
             yield _Span(match.start(), match.end(), "<TRXID>")
 
 
@@ -550,12 +594,23 @@ def _card_spans(view: str) -> Iterator[_Span]:
                 index += 1
 
 
+# A long number the message calls a receipt, invoice, tracking or meter number is the business's
+# reference, not an ID card.
+_BUSINESS_REF_BEFORE = _compile(
+    r"(?:invoice|receipt|order|tracking|consignment|meter|parcel|memo|challan|"
+    + _bn_words("রসিদ", "অর্ডার", "ইনভয়েস", "মিটার", "ট্র্যাকিং", "মেমো", "চালান")
+    + r")\s*(?:no\.?|number|nombor|id|#|নং|নম্বর|নাম্বার)?\s*[:#-]?\s*$"
+)
+
+
 def _nid_spans(view: str) -> Iterator[_Span]:
     """A digit run that is exactly an NID: one run of 10, 13 or 17 digits, or one of the printed
     layouts as a whole ("2025 100 200 300" is no NID, nor a run of one repeated digit)."""
     for run in _DIGIT_RUN.finditer(view):
         sizes = tuple(end - start for start, end in _groups(run))
         if not ((len(sizes) == 1 and sizes[0] in _NID_LENGTHS) or sizes in _NID_LAYOUTS):
+            continue
+        if _BUSINESS_REF_BEFORE.search(view[: run.start()][-40:]):
             continue
         if _free_run(view, run.start(), run.end()) and len(set(run.group())) > 2:
             yield _Span(run.start(), run.end(), "<NID>")
@@ -573,7 +628,7 @@ def _regex_spans(pattern: re.Pattern[str], kind: str) -> Callable[[str], Iterato
 # its digits pass Luhn); e-mails first so that their digits are never a phone number.
 _FINDERS: tuple[Callable[[str], Iterable[_Span]], ...] = (
     _regex_spans(_EMAIL, "<EMAIL>"),
-    _regex_spans(_EMAIL_SPOKEN, "<EMAIL>"),
+    _spoken_email_spans,
     _keyword_trx_spans,
     _password_spans,
     _keyword_run_spans(_NID_AFTER_KEYWORD, _NID_LENGTHS, "<NID>"),
