@@ -623,23 +623,45 @@ def _regex_spans(pattern: re.Pattern[str], kind: str) -> Callable[[str], Iterato
     return spans
 
 
+def _gated(gate: str, finder: Callable[[str], Iterable[_Span]]) -> Callable[[str], Iterable[_Span]]:
+    """``finder`` run only on text where ``gate`` (a cheap necessary condition: a keyword's
+    first letters, enough digits) is found; most messages then skip most rules."""
+    compiled = _compile(gate)
+
+    def spans(view: str) -> Iterable[_Span]:
+        return finder(view) if compiled.search(view) else ()
+
+    return spans
+
+
+_FOUR_DIGITS = r"\d(?:\D{0,3}\d){3}"
+# Every address keyword and road word, as a plain substring.
+_ADDRESS_GATE = (
+    r"(?<![A-Za-z])(?:hous|hose|holding|plot|road|rd|block|blk|flat|apartment|apt|sector|lane"
+    r"|bas|bari|goli|gali|avenue|ave|sarani|sharani|st(?![A-Za-z]))|[HR]\s?[#-]|"
+    + _ADDR_KEYWORD_BN
+    + "|এভিনিউ|সরণি"
+)
+
 # Order matters: an earlier finder claims its characters first. Keyword rules come before the
 # shape rules, so that the customer's own words decide ("NID 1987654321012" is an NID even when
 # its digits pass Luhn); e-mails first so that their digits are never a phone number.
 _FINDERS: tuple[Callable[[str], Iterable[_Span]], ...] = (
-    _regex_spans(_EMAIL, "<EMAIL>"),
-    _spoken_email_spans,
-    _keyword_trx_spans,
-    _password_spans,
-    _keyword_run_spans(_NID_AFTER_KEYWORD, _NID_LENGTHS, "<NID>"),
-    _keyword_run_spans(_CARD_AFTER_KEYWORD, _CARD_LENGTHS, "<CARD>", card=True),
-    _phone_spans,
-    _card_spans,
-    _nid_spans,
-    _code_finder(_OTP_KEYWORD, "<OTP>"),
-    _code_finder(_PIN_KEYWORD, "<PIN>"),
-    _regex_spans(_ADDRESS, "<ADDRESS>"),
-    _bare_trx_spans,
+    _gated("@", _regex_spans(_EMAIL, "<EMAIL>")),
+    _gated(r"@|at|এট|অ্যাট|অ্যাট", _spoken_email_spans),
+    _gated(r"tr|tx|lenden|লেনদেন|ট্রা", _keyword_trx_spans),
+    _gated(r"pas|pwd|পাস", _password_spans),
+    _gated(_FOUR_DIGITS, _keyword_run_spans(_NID_AFTER_KEYWORD, _NID_LENGTHS, "<NID>")),
+    _gated(
+        _FOUR_DIGITS, _keyword_run_spans(_CARD_AFTER_KEYWORD, _CARD_LENGTHS, "<CARD>", card=True)
+    ),
+    _gated(_FOUR_DIGITS, _phone_spans),
+    _gated(_FOUR_DIGITS, _card_spans),
+    _gated(_FOUR_DIGITS, _nid_spans),
+    _gated(r"\d{3}", _code_finder(_OTP_KEYWORD, "<OTP>")),
+    _gated(r"\d{3}", _code_finder(_PIN_KEYWORD, "<PIN>")),
+    _gated(_ADDRESS_GATE, _regex_spans(_ADDRESS, "<ADDRESS>")),
+    _gated(r"[A-Za-z0-9]{8}", _bare_trx_spans),
 )
 
 
