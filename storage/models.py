@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -44,7 +45,7 @@ REGISTERS = (*PREFERRED_LANGUAGES, "mixed")
 LANGUAGES = (*REGISTERS, "other", "und")
 ROLES = ("agent", "operator")
 DIRECTIONS = ("in", "out")
-REPLY_SOURCES = ("model", "memory", "fallback", "agent", "system")
+REPLY_SOURCES = ("model", "memory", "knowledge", "unsure", "fallback", "agent", "system")
 REVIEW_STATES = ("unreviewed", "approved", "corrected")
 CORRECTION_STATES = ("active", "superseded", "rejected")
 ADAPTER_STATES = ("candidate", "active", "retired", "rejected")
@@ -161,6 +162,8 @@ class Adapter(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("adapters.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column()
+    base_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    """Hash of the base model's config and tokenizer the adapter was trained on."""
 
 
 class BotReply(Base):
@@ -241,6 +244,8 @@ class Correction(Base):
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     retrain_run_id: Mapped[int | None] = mapped_column(ForeignKey("retrain_runs.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    personal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """For that reply only: never reused for another customer (still a training pair, redacted)."""
 
 
 class Staff(Base):
@@ -325,4 +330,6 @@ class Knowledge(Base):
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    """What the entry is about; entries of one topic answer it in each register."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
