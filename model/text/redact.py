@@ -121,7 +121,7 @@ _UNIT_AFTER = (
 
 # --- e-mail -------------------------------------------------------------------------------------
 
-_LOCAL = r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
+_LOCAL = r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_][A-Za-z0-9._%+\-]*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}(?![A-Za-z0-9])")
 # Written-out forms. "at" and "dot" as words are common English, so the domain must end in a
@@ -249,8 +249,9 @@ _CARD_KEYWORD = _keyword(
 _TRX_KEYWORD = _keyword(
     r"(?:trx|txn|trans|transaction|tran|tx)\s*[-_.]?\s*(?:id|no|number|num|nombor)\.?"
     r"|trxid|txnid|txid|trx|txn|transaction|lenden\s*(?:id|no|number|nombor)",
-    _bn_words("ট্রানজেকশন", "ট্রানজ্যাকশন", "ট্রাঞ্জেকশন", "ট্রানসেকশন", "লেনদেন")
-    + r"(?:\s*(?:আইডি|নম্বর|নাম্বার|নং))?",
+    "(?:"
+    + _bn_words("ট্রানজেকশন", "ট্রানজ্যাকশন", "ট্রাঞ্জেকশন", "ট্রানসেকশন", "লেনদেন")
+    + r")(?:\s*(?:আইডি|নম্বর|নাম্বার|নং))?",
 )
 # A bare "code" is an OTP unless a word before it says which other code it is.
 _OTHER_CODES = (
@@ -291,18 +292,30 @@ _CODE = (
 )
 
 
-def _code_finder(keyword: str, kind: str) -> Callable[[str], Iterator[_Span]]:
-    forward = _compile(f"{keyword}{_fillers(3)}({_CODE})")
-    # "482913 is my OTP", "৪৮২৯১৩ হলো আমার ওটিপি"; a year there is the time of the story
-    # ("2025 sale e OTP ashe nai"), not the code.
-    backward = _compile(f"(?!(?:19|20)\\d\\d(?!\\d))({_CODE}){_fillers(3)}{keyword}")
+def _code_finder(
+    keyword: str, kind: str, *, backward: bool = False, code: str = _CODE
+) -> Callable[[str], Iterator[_Span]]:
+    """The code after its keyword ("OTP ta holo 482913", "OTP482913"), or with ``backward``
+    the code before it ("482913 is my OTP", "৪৮২৯১৩ হলো আমার ওটিপি"). All forward rules run
+    before any backward one, so "pin: 1234, otp: 567890" keeps the PIN a PIN."""
+    if backward:
+        # A year there is the time of the story ("2025 sale e OTP ashe nai"), not the code.
+        patterns = [_compile(f"(?!(?:19|20)\\d\\d(?!\\d))({code}){_fillers(3)}{keyword}")]
+    else:
+        glued = r"(\d{4,8})(?!\d)" + _UNIT_AFTER
+        patterns = [_compile(f"{keyword}{_fillers(3)}({code})"), _compile(f"{keyword}{glued}")]
 
     def spans(view: str) -> Iterator[_Span]:
-        for pattern in (forward, backward):
+        for pattern in patterns:
             for match in pattern.finditer(view):
                 yield _Span(match.start(1), match.end(1), kind)
 
     return spans
+
+
+# The three or four digits on the back of a card.
+_CVV_KEYWORD = _keyword(r"cvv2?|cvc2?|cid|card\s*security\s*code", "সিভিভি")
+_CVV = r"(?<![\dA-Za-z])\d{3,4}(?!\d)(?![/.:,]\d)"
 
 
 _NID_AFTER_KEYWORD = _compile(f"{_NID_KEYWORD}{_fillers(3)}(?=\\d)")
@@ -328,7 +341,7 @@ _PW_SOFT = (
 )
 _PASSWORD = _compile(
     f"{_PASSWORD_KEYWORD}{_PW_SOFT}(?P<connector>{_PW_CONNECTOR})?\\s*"
-    r"(?:(?P<quote>[\"'“‘`])(?P<quoted>[^\"'”’`\s]{3,64})[\"'”’`]"
+    r"(?:(?P<quote>[\"'“‘`])(?P<quoted>[^\"'”’`\n]{3,64})[\"'”’`]"
     r"|(?P<token>[!-~]*[A-Za-z0-9@#$%^&*_+=~!\-]))"
 )
 # Words that follow "password is" without being one ("my password is wrong").
@@ -645,21 +658,26 @@ _ADDRESS_GATE = (
 
 # Order matters: an earlier finder claims its characters first. Keyword rules come before the
 # shape rules, so that the customer's own words decide ("NID 1987654321012" is an NID even when
-# its digits pass Luhn); e-mails first so that their digits are never a phone number.
+# its digits pass Luhn); e-mails first so that their digits are never a phone number; a
+# password before the phone number it may contain; a phone number before a transaction id
+# ("transaction korechi 01711223344 theke" names the sender's number).
 _FINDERS: tuple[Callable[[str], Iterable[_Span]], ...] = (
     _gated("@", _regex_spans(_EMAIL, "<EMAIL>")),
     _gated(r"@|at|এট|অ্যাট|অ্যাট", _spoken_email_spans),
-    _gated(r"tr|tx|lenden|লেনদেন|ট্রা", _keyword_trx_spans),
     _gated(r"pas|pwd|পাস", _password_spans),
+    _gated(_FOUR_DIGITS, _phone_spans),
+    _gated(r"tr|tx|lenden|লেনদেন|ট্রা", _keyword_trx_spans),
     _gated(_FOUR_DIGITS, _keyword_run_spans(_NID_AFTER_KEYWORD, _NID_LENGTHS, "<NID>")),
     _gated(
         _FOUR_DIGITS, _keyword_run_spans(_CARD_AFTER_KEYWORD, _CARD_LENGTHS, "<CARD>", card=True)
     ),
-    _gated(_FOUR_DIGITS, _phone_spans),
     _gated(_FOUR_DIGITS, _card_spans),
     _gated(_FOUR_DIGITS, _nid_spans),
     _gated(r"\d{3}", _code_finder(_OTP_KEYWORD, "<OTP>")),
     _gated(r"\d{3}", _code_finder(_PIN_KEYWORD, "<PIN>")),
+    _gated(r"\d{3}", _code_finder(_CVV_KEYWORD, "<PIN>", code=_CVV)),
+    _gated(r"\d{3}", _code_finder(_OTP_KEYWORD, "<OTP>", backward=True)),
+    _gated(r"\d{3}", _code_finder(_PIN_KEYWORD, "<PIN>", backward=True)),
     _gated(_ADDRESS_GATE, _regex_spans(_ADDRESS, "<ADDRESS>")),
     _gated(r"[A-Za-z0-9]{8}", _bare_trx_spans),
 )
