@@ -18,7 +18,7 @@ INSTANT_ANSWER = "ধন্যবাদ, আপনার প্রশ্নট�
 
 
 class InstantService:
-    """Duck-types :class:`model.service.GenerationService` for :class:`Pipeline`: no model."""
+    """A :class:`model.backend.GenerationBackend` with no model: the fixed answer at once."""
 
     #: ``build_prompt`` counts history tokens with the tokenizer; ``None`` makes it estimate.
     tokenizer = None
@@ -32,6 +32,10 @@ class InstantService:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+    async def ready(self) -> InstantService:
+        """Always ready."""
+        return self
 
     async def generate(self, prompt: str, *, timeout_s: float | None = None) -> Generation:
         """The fixed answer, at once (no await: no event-loop hop either)."""

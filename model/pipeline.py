@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from model.backend import GenerationBackend
 from model.config import PipelineConfig
-from model.deferred import DeferredService
 from model.memory import CorrectionMemory, MemoryHit, comparable
 from model.prompting import Turn, build_prompt, system_prompt
-from model.service import Generation, GenerationError, GenerationService
+from model.service import Generation, GenerationError
 from model.text.langid import detect
 from model.text.languages import LABELS
 from model.text.normalize import strip_controls
@@ -81,7 +81,7 @@ class Pipeline:
     def __init__(
         self,
         database: Database,
-        service: GenerationService | DeferredService,
+        service: GenerationBackend,
         memory: CorrectionMemory,
         config: PipelineConfig | None = None,
         *,
