@@ -2,8 +2,8 @@
 
 ``tests/data/lang_eval_blind.tsv`` (360 messages) measures how the rules generalize; the
 main set (``lang_eval.tsv``) was written by the detector's author. The threshold here is the
-overall accuracy target; per-class figures are in the README (``bench/lang_accuracy.py
---set tests/data/lang_eval_blind.tsv``).
+overall accuracy target; per-class figures are in docs/routing.md (``bench/lang_accuracy.py
+--set blind``).
 """
 
 from __future__ import annotations

@@ -11,17 +11,35 @@ here. Five pairwise disjoint sets are exported, all lower case:
 * :data:`AMBIGUOUS` — words common in both languages ("to", "pay", "more", "age", "die",
   "hole"...). They are no evidence either way.
 * :data:`NEUTRAL` — names that appear in every language: places, operators, payment brands,
-  the currency. "Do you deliver to Mirpur?" stays English because "mirpur" is neutral.
+  the currency, and the phone, electronics and shop brands and model words customers ask
+  about (Samsung, Walton, Redmi, Pro, Max). "Do you deliver to Mirpur?" stays English
+  because "mirpur" is neutral; "Samsung Galaxy A15 er dam" is Banglish by "er" and "dam".
 * :data:`FOREIGN` — function words and greetings of other Latin-script languages (French,
   Spanish, Portuguese, Italian, German, Indonesian). Chosen to avoid Banglish homographs such
-  as "ma", "mon", "de", "te", "apa".
+  as "ma", "mon", "de", "te", "apa". German "mein" and "wo" are Hindi words too and live in
+  :mod:`model.text.hinglish_lexicon`; either way they route to ``other``.
+
+Two tuples describe Bangla words no list holds: :data:`BANGLISH_ENDINGS` (verb endings and
+plural markers only Bangla has: "kinteci", "porenai", "monitorgula") and
+:data:`BANGLISH_SUFFIXES` / :data:`BANGLISH_NAME_SUFFIXES` (case endings and classifiers glued
+to a known word or a name: "phoneta", "darazer", "bkashe").
 
 Keep the lists general: add a word because customers write it, never to pass one test line.
 """
 
 from __future__ import annotations
 
-__all__ = ["AMBIGUOUS", "BANGLISH", "ENGLISH", "FOREIGN", "NEUTRAL", "spelling_variants"]
+__all__ = [
+    "AMBIGUOUS",
+    "BANGLISH",
+    "BANGLISH_ENDINGS",
+    "BANGLISH_NAME_SUFFIXES",
+    "BANGLISH_SUFFIXES",
+    "ENGLISH",
+    "FOREIGN",
+    "NEUTRAL",
+    "spelling_variants",
+]
 
 
 def _words(block: str) -> frozenset[str]:
@@ -147,6 +165,26 @@ _BANGLISH_BASE = _words(
     vanga
     eshob esob
     """
+) | _words(
+    # Postpositions and classifiers written as words of their own ("Walton er monitor",
+    # "Dhaka board e", "phone gula"): with brand and model names around them they are often the
+    # only Bangla words left. "o" and "r" stay ambiguous (English "o", chat "r" for "are").
+    """
+    er e te ke der gula gulo guli gular gulor gulay gulate gulir
+    kaj kaaj kajer kaje shesh sheshe noshto nosto matha shotti mittha sara ghure
+    thakle thakte thakis thakbona shera dai hoile hoilo hoito hoibo hoiya hoitese hobena
+    paren paro pare parbe parte parle parlo jabena jaina hoynai hoyni ashenai dilo dile
+    nilo baki bakir dorkar dorkari vabe bhabe bhabo bhabchi bhabtesi shuni shunsi
+    prai onno onnek duijon boro choto notun nuton puran purano oneker ekdin duidin
+    koydin kotodin koyekdin porjonto korlo korena korbena khola khulse khule bondho
+    choltese cholche chole cholbe cholena cholse rakhun nao tumio agun gorom thanda
+    pani emon emni emne amni arki bochor tarikh shomoy besh komse kome bere barse barche
+    bariye kemne niyechi lagano lagaite lagate bhorte bhora bhorse jaite jaitesi dekhaite
+    dhorse dhore dhorte dhoren dhorben kinbo kinar bhallage bhallagena bhallagse
+    valolage payni pabona deyna hoye korsen koira koiren koiso koisi koilam obdi
+    sundor shundor chomotkar moja mojar koshto dukkho birokto biroktikor pagol
+    rasta gari samne shamne pichone dike protidin protibar barbar kom hishab
+    """
 )
 
 # Words common in both English and Banglish. They count for neither language.
@@ -171,6 +209,11 @@ NEUTRAL: frozenset[str] = _words(
     bazarghor visa mastercard amex pathao daraz foodpanda redx steadfast sundarban
     eid ramadan ramzan puja
     hmm hmmm hm haha hahaha lol
+    samsung xiaomi redmi poco realme oppo vivo tecno infinix itel walton iphone ipad macbook
+    airpods oneplus huawei nokia motorola lenovo asus acer dell msi sony lg anker baseus jbl
+    jamuna marcel facebook fb whatsapp imo youtube google android ios miui hyperos evaly
+    chaldal rokomari pickaboo ryans startech flipkart galaxy pro max ultra lite mini neo
+    narzo nord pova camon primo bata apex aarong
     """
 )
 
@@ -183,7 +226,7 @@ FOREIGN: frozenset[str] = _words(
     usted muchas buenos buenas días señor porque también
     onde obrigado obrigada não você meu minha olá bom
     dov'è il mio grazie ciao della buongiorno
-    ich möchte mein meine wo ist danke vielen für ihre hilfe und nicht guten bitte
+    ich möchte meine ist danke vielen für ihre hilfe und nicht guten bitte
     saya terima kasih tidak bisa selamat pagi
     """
 )
@@ -268,8 +311,71 @@ _ENGLISH_BASE = _words(
     twice once
     worked lot
     never mind see
+    share shared sharing car cars nvm regular promote sincere sincerely unite theme
     """
 )
+
+# Endings that only Bangla words have, for words no list knows (spellings the lists lack:
+# "kinteci", "ashtesilam", "porenai", "monitorgula"). Progressive -tese/-teche, past
+# -chilo/-silam/-lam, future -ben, negated -bena/-bona, present -cche/-sse, glued negation
+# -nai, plural -gula. Not "-gular": "regular", "angular".
+BANGLISH_ENDINGS: tuple[str, ...] = (
+    "tesi",
+    "tese",
+    "teci",
+    "tase",
+    "tasi",
+    "teche",
+    "techi",
+    "techen",
+    "tesen",
+    "chilo",
+    "chilam",
+    "chilen",
+    "silo",
+    "silam",
+    "silen",
+    "cilo",
+    "cilam",
+    "lam",
+    "ben",
+    "bena",
+    "bona",
+    "cche",
+    "cchi",
+    "cchen",
+    "chhe",
+    "chhi",
+    "sse",
+    "ssi",
+    "ssen",
+    "nai",
+    "gula",
+    "gulo",
+    "guli",
+    "gulay",
+    "gulor",
+)
+# Case endings and classifiers glued to a word that is itself known ("phoneta", "bkashe",
+# "darazer"), as (suffix, shortest stem). The stem must be a known English word or name (or,
+# for the longer suffixes, a Banglish word): an unknown English word ending so ("data",
+# "user") is not taken for Bangla, and short stems are not tried ("broke" = "bro" + "ke").
+BANGLISH_SUFFIXES: tuple[tuple[str, int], ...] = (
+    ("tar", 4),
+    ("tay", 4),
+    ("tai", 4),
+    ("tao", 4),
+    ("ta", 4),
+    ("ti", 4),
+    ("der", 4),
+    ("er", 4),
+    ("te", 4),
+    ("ke", 4),
+    ("re", 4),
+)
+# A bare vowel only after a name ("bkashe", "mirpure", "dhakao"): after English stems it
+# makes Spanish and Italian ("urgente", "directo") and English ("theme") look like Bangla.
+BANGLISH_NAME_SUFFIXES: tuple[str, ...] = ("e", "o")
 
 # Verbs and nouns above that take regular endings in customers' messages.
 _ENGLISH_SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly")

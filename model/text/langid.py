@@ -17,10 +17,17 @@ How (cheapest evidence first, so the median message never reaches langdetect):
 2. Count letters per script. Nothing left → ``und``. Letters of a script other than Bengali
    and Latin outnumbering both → ``other``. Bengali letters plus a Latin word of two or more
    letters → ``mixed``; Bengali only → ``bn``.
-3. Latin only: look every word up in :mod:`model.text.banglish_lexicon`. Banglish words
-   outnumbering foreign ones → ``banglish`` (one is enough: "thanks vai"). Foreign function
-   words or accented letters → ``other``. English words covering at least half of the
-   unknown-or-English words → ``en``. Only names → ``und``.
+3. Latin only: set aside what is spelt like a name (brands and models: "iPhone", "Walton
+   Primo", "Pad SE", "NFC") and look every other word up in
+   :mod:`model.text.banglish_lexicon` and :mod:`model.text.hinglish_lexicon`; a word no list
+   knows may still show its language by a Bangla or Hindi ending ("kortesi", "porenai",
+   "milega") or a Bangla suffix on a known word ("phoneta", "bkashe"). Then:
+   Hindi/Urdu grammar words outnumbering Bangla ones → ``other`` ("tumhara naam kya hai");
+   Bangla words, with the words both write (bhai, ji, na), outnumbering foreign ones →
+   ``banglish`` (one is enough: "thanks vai", "Tecno camon pro er review den"). Foreign
+   function words or accented letters → ``other``. English words covering at least half of
+   the unknown-or-English words → ``en``. Only names → ``und``. docs/routing.md has the
+   word lists' reasoning and the figures.
 4. Still undecided (mostly unknown words): langdetect, seeded and guarded, decides between
    English and a confidently detected European language; anything else is taken as Banglish
    with spellings the lexicon lacks, since that is what such text is for our customers.
@@ -37,7 +44,24 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from model.text.banglish_lexicon import AMBIGUOUS, BANGLISH, ENGLISH, FOREIGN, NEUTRAL
+from model.text.banglish_lexicon import (
+    AMBIGUOUS,
+    BANGLISH,
+    BANGLISH_ENDINGS,
+    BANGLISH_NAME_SUFFIXES,
+    BANGLISH_SUFFIXES,
+    ENGLISH,
+    FOREIGN,
+    NEUTRAL,
+)
+from model.text.hinglish_lexicon import (
+    HINDI_ENDINGS,
+    HINGLISH,
+    LIGHT_VERB_STEMS,
+    LIGHT_VERBS,
+    SHARED,
+    WEAK,
+)
 from model.text.normalize import strip_invisible
 
 __all__ = ["LANGS", "Detection", "Lang", "detect"]
@@ -54,7 +78,9 @@ _LANGDETECT_MAX_CHARS = 1000  # enough to tell a language; keeps a 4096-char mes
 _EMOTICON = re.compile(r"[:;=8][-'^o]?[()\[\]DPpOo3/\\|*$@]+|[xX][dD]+|<3+|\^_*\^|[-o]_+[-o]")
 _LATIN_LETTERS = "a-z\u00e0-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 # Hyphenated compounds stay whole: "e-wallet" must not yield the Banglish particle "e".
-_LATIN_WORD = re.compile(f"[{_LATIN_LETTERS}]+(?:['-][{_LATIN_LETTERS}]+)*")
+_LATIN_WORD = re.compile(f"[{_LATIN_LETTERS}]+(?:['-][{_LATIN_LETTERS}]+)*", re.IGNORECASE)
+_SENTENCE_END = frozenset(".!?:;\n")
+_LETTER_NAMES = frozenset("BCDEFGHJKLMNOPQRSTUVWXYZ")  # not "I" and "A", English words
 _ELONGATION = re.compile(r"(.)\1{2,}")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 
@@ -93,14 +119,14 @@ def _detect(text: str) -> Detection:
     if scripts.other >= scripts.bengali + scripts.latin:
         return Detection("other", _round(scripts.other / total))
 
-    words = _LATIN_WORD.findall(kept.lower().translate(_APOSTROPHES))
+    latin_text = kept.translate(_APOSTROPHES)
     if scripts.bengali:
-        latin_words = [w for w in words if len(w) >= 2]
+        latin_words = [w for w in _LATIN_WORD.findall(latin_text) if len(w) >= 2]
         if latin_words:
             minority = min(scripts.bengali, sum(map(len, latin_words)))
             return Detection("mixed", 0.9 if minority >= 3 else 0.7)
         return Detection("bn", _round(scripts.bengali / total))
-    return _detect_latin(kept, words)
+    return _detect_latin(kept, _latin_words(latin_text))
 
 
 def _language_chunks(text: str) -> str:
@@ -147,50 +173,146 @@ def _count_scripts(text: str) -> _Scripts:
     return counts
 
 
-def _detect_latin(text: str, words: list[str]) -> Detection:
-    content = [w for w in words if w not in NEUTRAL]
+def _latin_words(text: str) -> list[tuple[str, int]]:
+    """Lower-cased words, each with how much its spelling says it is a name (:func:`_name_sign`).
+
+    Model and brand names are what outnumber the Bangla words of a product question; as names
+    they are evidence of no language.
+    """
+    matches = list(_LATIN_WORD.finditer(text))
+    letters = upper = capitalised = 0
+    for match in matches:
+        word = match.group()
+        letters += len(word)
+        upper += sum(ch.isupper() for ch in word)
+        capitalised += word[0].isupper()
+    if 2 * upper > letters:
+        # Shouting: capitals say nothing ("AMAR PARCEL KOI").
+        return [(match.group().lower(), 0) for match in matches]
+    title_style = 2 * capitalised > len(matches)
+    return [
+        (match.group().lower(), _name_sign(match.group(), text, match.start(), title_style))
+        for match in matches
+    ]
+
+
+def _name_sign(word: str, text: str, start: int, title_style: bool) -> int:
+    """2: a name whatever a list says; 1: a name if no list knows the word; 0: no sign.
+
+    2 is an all-capital code of two letters ("Pad SE", "AC", "TV") or a capital letter inside
+    a sentence ("Vitamin E", not the Bangla particle "e"). 1 is an all-capital word of up to
+    five letters (NFC, LED, COD), inner capitals ("iPhone", "PowerCore"), or a capitalised
+    word inside a sentence ("Walton Primo") when most words are not capitalised.
+    """
+    if word.isupper():
+        if len(word) == 2 or (word in _LETTER_NAMES and not _sentence_start(text, start)):
+            return 2
+        return 1 if 2 < len(word) <= 5 else 0
+    if any(ch.isupper() for ch in word[1:]):
+        return 1
+    if word[0].isupper() and not title_style and not _sentence_start(text, start):
+        return 1
+    return 0
+
+
+def _sentence_start(text: str, position: int) -> bool:
+    """Whether the word at ``position`` opens the message or a sentence."""
+    i = position - 1
+    while i >= 0 and text[i] in " \t\"'(":
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def _detect_latin(text: str, words: list[tuple[str, int]]) -> Detection:
+    content = [(w, name) for w, name in words if w not in NEUTRAL]
     if not content:
         # Only shared names or laughter: no sign of a language, route by chat history.
         return Detection("und", 0.5)
-    banglish = english = foreign = unknown = 0
-    for word in content:
-        kind = _word_kind(word)
+    banglish = shared = hindi = weak = english = foreign = unknown = 0
+    previous = ""
+    for word, name in content:
+        if word in LIGHT_VERBS and previous in LIGHT_VERB_STEMS:
+            kind = "hindi"
+        else:
+            kind = "name" if name == 2 else _word_kind(word)
+        previous = word
+        if kind == "unknown" and name:
+            kind = "name"
         if kind == "banglish":
             banglish += 1
+        elif kind == "shared":
+            shared += 1
+        elif kind == "hindi" and word in WEAK:
+            weak += 1
+        elif kind == "hindi":
+            hindi += 1
         elif kind == "english":
             english += 1
         elif kind == "foreign":
             foreign += 1
         elif kind == "unknown":
             unknown += 1
-    if banglish > foreign:
-        return Detection("banglish", _round(0.6 + 0.4 * banglish / (banglish + english)))
+    if hindi or shared:
+        hindi += weak  # "ho" beside "gaya" is Hindi; "par" beside "value" is English
+    # Hindi and Urdu grammar words against Bangla ones; words both write (bhai, ji, na) and
+    # English loanwords say nothing about which of the two it is.
+    if hindi > banglish:
+        return Detection("other", _round(0.6 + 0.4 * hindi / (hindi + banglish + english)))
+    south_asian = banglish + shared
+    if south_asian > foreign:
+        return Detection(
+            "banglish", _round(0.6 + 0.4 * south_asian / (south_asian + english + hindi))
+        )
     if foreign and foreign >= english:
         return Detection("other", _round(0.6 + 0.4 * foreign / (foreign + english + banglish)))
     if english and english >= unknown:
         return Detection("en", _round(english / (english + unknown)))
     if not (english or unknown):
-        # Only words shared by both languages ("to", "pay"): too little to tell.
+        # Only names, or words shared by both languages ("to", "pay"): too little to tell.
         return Detection("und", 0.5)
     return _by_langdetect(text, english, unknown)
 
 
 def _word_kind(word: str) -> str:
-    """Which list ``word`` belongs to; a compound not listed whole goes by its parts."""
+    """Which list ``word`` belongs to; a word no list knows goes by its parts or endings."""
     kind = _lookup(word)
-    if kind == "unknown" and "-" in word:
+    if kind != "unknown":
+        return kind
+    if "-" in word:
         parts = {_lookup(part) for part in word.split("-") if len(part) > 1}
-        for candidate in ("banglish", "foreign", "english", "ambiguous"):
+        for candidate in ("banglish", "hindi", "shared", "foreign", "english", "ambiguous"):
             if candidate in parts:
                 return candidate
-    return kind
+    return _by_ending(word)
+
+
+def _by_ending(word: str) -> str:
+    """Bangla or Hindi by a verb ending, or a Bangla suffix glued to a known word."""
+    if len(word) >= 5:
+        if word.endswith(HINDI_ENDINGS):
+            return "hindi"
+        if word.endswith(BANGLISH_ENDINGS):
+            return "banglish"
+    for suffix, shortest in BANGLISH_SUFFIXES:
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= shortest:
+            kind = "english" if stem in NEUTRAL else _lookup(stem)
+            if kind == "english" or kind == "banglish":
+                return "banglish"
+    if word.endswith(BANGLISH_NAME_SUFFIXES) and word[:-1] in NEUTRAL:
+        return "banglish"
+    return "unknown"
 
 
 def _lookup(word: str) -> str:
     """Which list ``word`` is in, trying its elongation-free forms ("okkkk", "pleaseee")."""
     for form in (word, _ELONGATION.sub(r"\1", word), _ELONGATION.sub(r"\1\1", word)):
+        if form in SHARED:
+            return "shared"
         if form in BANGLISH:
             return "banglish"
+        if form in HINGLISH:
+            return "hindi"
         if form in ENGLISH:
             return "english"
         if form in FOREIGN:
