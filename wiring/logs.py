@@ -1,4 +1,4 @@
-"""Logging for the bot: no request URLs, no secrets, no customer text, no personal data.
+"""Logging for every command: no request URLs, no secrets, no customer text, no personal data.
 
 The Bot API puts the token in every request URL (``…/bot<token>/sendMessage``). httpx logs each
 request URL at INFO, python-telegram-bot logs its base URL at DEBUG, and network errors carry the
@@ -10,8 +10,9 @@ handler prints it, is masked when it is created:
   and updates (they hold customer text and, for ``setWebhook``, the webhook secret): the line
   keeps the endpoint name, the payload becomes ``<payload hidden>``;
 * personal data of the kinds exports redact, as a last line behind the first two, for whatever
-  a traceback or a library might still print: in tracebacks all of them (e-mail, Bangladeshi
-  mobile number, Luhn-valid card number, national id, transaction id); in the message line all
+  a traceback or a library might still print: in tracebacks all of them (model/text/redact.py:
+  e-mail, phone, card, national id, transaction id, OTP, PIN, password, address); in the message
+  line all
   but national-ID numbers, since a bare 10- or 13-digit number there is a Telegram user or chat
   id that the log needs (uttor's own lines carry ids and counts, never message text).
 """
