@@ -129,7 +129,8 @@ class Pipeline:
         generation: Generation | None = None
         prompt = ""
         if policy.note is not None:
-            answer, source = policy.note, "system"
+            # A language we do not serve: the note offers a human, and agents see the chat.
+            answer, source, flagged = policy.note, "system", True
         elif context.hit is not None:
             answer, source = context.hit.entry.answer, "memory"
         else:

@@ -123,6 +123,20 @@ async def test_other_languages_get_the_bilingual_note(
         )
     assert reply.language == "other" and reply.source == "system"
     assert reply.text == OTHER_LANGUAGE_NOTE
+    # Flagged, so the agents' group sees it and a human can take the chat.
+    assert reply.flagged
+    assert "/agent" in OTHER_LANGUAGE_NOTE and "এজেন্ট" in OTHER_LANGUAGE_NOTE
+
+
+async def test_romanized_hindi_gets_the_note_not_a_banglish_answer(
+    loaded: LoadedModel, sqlite_database: Database
+) -> None:
+    chat_id, customer_id = make_chat(sqlite_database)
+    async with make_pipeline(loaded, sqlite_database) as pipeline:
+        reply = await pipeline.answer(
+            chat_id=chat_id, customer_id=customer_id, text="mera order kab aayega bhai?"
+        )
+    assert reply.language == "other" and reply.source == "system" and reply.flagged
 
 
 async def test_a_timeout_gives_a_flagged_fallback_in_the_customers_language(
