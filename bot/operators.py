@@ -88,9 +88,15 @@ async def promote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) != 1:
         await usage(update, PROMOTE_USAGE)
         return
+    d = deps(context)
     try:
-        promoted = await deps(context).call(
-            adapter_ops.promote, args[0], actor_user_id=user.id, via="Telegram"
+        # The base in service, so an adapter of another base is refused before serving sees it.
+        base = d.retrain_config().base_model if d.retrain_config is not None else None
+    except ModelLoadError:
+        base = None
+    try:
+        promoted = await d.call(
+            adapter_ops.promote, args[0], actor_user_id=user.id, via="Telegram", base_model=base
         )
     except Missing:
         await message.reply_text(f"There is no adapter {args[0]}.")

@@ -47,12 +47,19 @@ def adapters_promote(
     as_json: JsonFlag = False,
 ) -> None:
     """Make an adapter active by hand (refused for rejected or unreadable adapters)."""
+    from model.errors import NoBaseModel
     from operations.adapters import promote
     from operations.errors import Missing, Refused
+    from wiring.configs import resolve_base_model
 
-    database = open_database(get_settings())
+    settings = get_settings()
     try:
-        promoted = promote(database, adapter_id, via="CLI")
+        base: str | None = resolve_base_model(settings)
+    except NoBaseModel:
+        base = None  # nothing serves yet: no base to compare with
+    database = open_database(settings)
+    try:
+        promoted = promote(database, adapter_id, via="CLI", base_model=base)
     except Missing:
         fail(f"no adapter {adapter_id!r}; see `uttor adapters list`")
     except Refused as exc:

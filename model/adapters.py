@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from model.config import AdapterConfig
+from model.fingerprint import mismatch
 from storage.db import Database
 from storage.registry import active_adapter
 from storage.retry import is_unreachable
@@ -64,14 +65,21 @@ def read_registry(database: Database) -> AdapterRef | None:
         return AdapterRef(id=row.id, version=row.version, path=row.path, base_model=row.base_model)
 
 
-def stage(ref: AdapterRef | None) -> StagedAdapter:
-    """Read an adapter's config and weights from disk (slow part; no model change)."""
+def stage(ref: AdapterRef | None, base_fingerprint: str | None = None) -> StagedAdapter:
+    """Read an adapter's config and weights from disk (slow part; no model change).
+
+    An adapter whose recorded base fingerprint differs from ``base_fingerprint`` (the base in
+    service) is refused before any weight is read (model/fingerprint.py).
+    """
     if ref is None:
         return StagedAdapter(ref=None)
     from peft import PeftConfig
     from peft.utils import load_peft_weights
 
     path = Path(ref.path)
+    foreign = mismatch(ref.version, path, base_fingerprint)
+    if foreign is not None:
+        raise AdapterLoadError(foreign)
     if not (path / "adapter_config.json").is_file():
         raise AdapterLoadError(f"adapter {ref.version}: no adapter_config.json in {path}")
     # Checked here because peft, finding no weights file in a folder, takes the path for a
@@ -100,8 +108,10 @@ class AdapterSlot:
     and :meth:`take_staged` hand a staged adapter across threads under a lock.
     """
 
-    def __init__(self, base_model: Any) -> None:
+    def __init__(self, base_model: Any, fingerprint: str | None = None) -> None:
         self.base = base_model
+        #: The base's :func:`model.fingerprint.fingerprint`; adapters of other bases are refused.
+        self.fingerprint = fingerprint
         self.peft: Any = None
         self.current: AdapterRef | None = None
         self._loads = 0
@@ -166,7 +176,16 @@ class AdapterSlot:
             self.peft = PeftModel(self.base, staged.config, adapter_name=name)
         else:
             self.peft.add_adapter(name, staged.config)
-        result = set_peft_model_state_dict(self.peft, staged.weights, adapter_name=name)
+        try:
+            result = set_peft_model_state_dict(self.peft, staged.weights, adapter_name=name)
+        except RuntimeError as exc:
+            # Shapes that do not fit (an adapter of another base with no recorded fingerprint):
+            # drop the half-added copy so a retry cannot leak one per poll.
+            self._drop(name)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise AdapterLoadError(
+                f"adapter {staged.ref.version} does not fit this base model ({first[:200]})"
+            ) from exc
         if result.unexpected_keys:
             # Weights for modules this base does not have: the adapter belongs to another base.
             self._drop(name)
@@ -206,7 +225,7 @@ def load_active(slot: AdapterSlot, database: Database) -> None:
     if ref is None:
         return
     try:
-        slot.offer(stage(ref))
+        slot.offer(stage(ref, slot.fingerprint))
         slot.apply()
     except AdapterLoadError as exc:
         slot.failed.add(ref.id)
@@ -238,7 +257,7 @@ class AdapterWatcher:
         if ref is not None and ref.id in self.slot.failed:
             return False  # already reported; wait for the registry to change again
         try:
-            staged = await asyncio.to_thread(stage, ref)
+            staged = await asyncio.to_thread(stage, ref, self.slot.fingerprint)
         except AdapterLoadError as exc:
             self.slot.failed.add(ref.id)  # type: ignore[union-attr]
             log.error("%s; keeping %s", exc, current.version if current else "the base model")

@@ -26,6 +26,7 @@ import torch
 
 from model.adapters import AdapterRef, AdapterSlot, AdapterWatcher, load_active
 from model.config import AdapterConfig, DecodingConfig, ServiceConfig
+from model.fingerprint import fingerprint
 from model.loading import LoadedModel
 from model.prompting import FORMAT_TOKENS
 from storage.db import Database
@@ -92,7 +93,7 @@ class GenerationService:
         self.config = config or ServiceConfig()
         self.database = database
         self.adapter_config = adapters or AdapterConfig()
-        self.slot = AdapterSlot(loaded.model)
+        self.slot = AdapterSlot(loaded.model, fingerprint(loaded.model.config, loaded.tokenizer))
         #: Sizes of the most recent batches, newest last (tests and the benchmark read it).
         self.batch_sizes: deque[int] = deque(maxlen=10_000)
         self.stop_ids = stop_token_ids(self.tokenizer)

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from model.fingerprint import adapter_fingerprint, fingerprint_of_dir, mismatch
 from operations.errors import Missing, Refused
 from storage import registry
 from storage.db import Database
@@ -94,12 +95,18 @@ def find_adapter(database: Database, ref: str) -> AdapterView:
 
 
 def promote(
-    database: Database, ref: str, *, actor_user_id: int | None = None, via: str = "CLI"
+    database: Database,
+    ref: str,
+    *,
+    actor_user_id: int | None = None,
+    via: str = "CLI",
+    base_model: str | None = None,
 ) -> AdapterView:
     """Put an adapter in service by hand, once its files prove loadable.
 
     Serving would refuse an unreadable adapter after the registry already said "active", so
-    the files are checked first; a rejected adapter is refused whatever its files hold.
+    the files are checked first; a rejected adapter is refused whatever its files hold, and
+    so is one trained on another base than ``base_model`` (the base in service).
     """
     from training.verify import AdapterInvalid, verify_adapter
 
@@ -108,6 +115,10 @@ def promote(
         raise Refused(
             f"adapter {adapter.version} was rejected ({adapter.reason or 'no reason recorded'})"
         )
+    if base_model is not None and adapter_fingerprint(adapter.path) is not None:
+        foreign = mismatch(adapter.version, adapter.path, fingerprint_of_dir(base_model))
+        if foreign is not None:
+            raise Refused(foreign)
     try:
         verify_adapter(Path(adapter.path), version=adapter.version)
     except AdapterInvalid as exc:

@@ -22,6 +22,7 @@ def add_adapter(
     base_model: str,
     parent_id: int | None = None,
     metrics: dict[str, Any] | None = None,
+    base_fingerprint: str | None = None,
 ) -> Adapter:
     """Register a trained adapter as a candidate."""
     adapter = Adapter(
@@ -30,6 +31,7 @@ def add_adapter(
         base_model=base_model,
         parent_id=parent_id,
         metrics=metrics or {},
+        base_fingerprint=base_fingerprint,
     )
     session.add(adapter)
     try:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from model.config import DecodingConfig, PromptConfig
+from model.fingerprint import KEY as BASE_KEY
+from model.fingerprint import fingerprint
 from training.config import Canary, EvalConfig, TrainConfig
 from training.data import load_pairs
 from training.results import CanaryResult, JobResult, SmokeResult, TrainSummary
@@ -185,7 +187,12 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
         spec.train,
         compact=is_starter_model(Path(spec.base_model)),
         prompt=spec.prompt,
-        metadata={"version": spec.version, **spec.metadata},
+        metadata={
+            "version": spec.version,
+            # Serving refuses the adapter on any other base (model/fingerprint.py).
+            BASE_KEY: fingerprint(loaded.model.config, loaded.tokenizer),
+            **spec.metadata,
+        },
         on_step=on_step,
     )
     # The training copy carries optimizer state and a wrapped model; score a clean reload.

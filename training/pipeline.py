@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from model.fingerprint import adapter_fingerprint
 from storage.corrections import mark_corrections_used
 from storage.db import Database
 from storage.registry import (
@@ -265,6 +266,7 @@ class _Run:
                 base_model=self.config.base_model,
                 parent_id=incumbent.id if incumbent and "active" in evals else None,
                 metrics=AdapterMetrics(metrics.get("candidate"), self.run_id).as_json(),
+                base_fingerprint=adapter_fingerprint(result.adapter_dir),
             )
             adapter_id = adapter.id
         train = result.train

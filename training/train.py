@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from model.config import PromptConfig
+from model.fingerprint import ADAPTER_METADATA
 from model.prompting import build_prompt, completion_text
 from model.text.langid import detect
 from model.text.policy import reply_policy
@@ -49,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-METADATA_FILE = "training.json"
+METADATA_FILE = ADAPTER_METADATA  # serving reads the base fingerprint from it
 IGNORE_INDEX = -100
 
 
