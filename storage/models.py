@@ -287,6 +287,8 @@ class HandoffPair(Base):
     answer_message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     agent_user_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    excluded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """An agent took it out of training (``/exclude``); the messages stay in the chat log."""
 
 
 class AuditLog(Base):
