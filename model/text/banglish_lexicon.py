@@ -29,7 +29,14 @@ Keep the lists general: add a word because customers write it, never to pass one
 
 from __future__ import annotations
 
-from model.text.english_lexicon import AMBIGUOUS, ENGLISH_BASE, FOREIGN, NEUTRAL, words
+from model.text.english_lexicon import (
+    AMBIGUOUS,
+    ENGLISH_BASE,
+    FOREIGN,
+    NEUTRAL,
+    swap_variants,
+    words,
+)
 
 __all__ = [
     "AMBIGUOUS",
@@ -270,21 +277,8 @@ def spelling_variants(word: str) -> set[str]:
     """Spellings customers use for ``word``: one swap from each rule, applied everywhere.
 
     Example: ``bhalo`` gives ``valo``; ``ashche`` gives ``asche``, ``ashse``, ``asse``.
-    At most two rules are combined, which covers the common mixtures without exploding.
     """
-    first = (
-        {word}
-        | {_swap(word, a, b) for a, b in _VARIANT_RULES}
-        | {_swap(word, b, a) for a, b in _VARIANT_RULES}
-    )
-    second: set[str] = set()
-    for w in first:
-        second |= {_swap(w, a, b) for a, b in _VARIANT_RULES}
-    return first | second
-
-
-def _swap(word: str, old: str, new: str) -> str:
-    return word.replace(old, new) if old in word else word
+    return swap_variants(word, _VARIANT_RULES)
 
 
 def _english() -> frozenset[str]:

@@ -6,12 +6,29 @@ sets and explains them) so each file stays readable. All words are lower case.
 
 from __future__ import annotations
 
-__all__ = ["AMBIGUOUS", "ENGLISH_BASE", "FOREIGN", "NEUTRAL", "words"]
+__all__ = ["AMBIGUOUS", "ENGLISH_BASE", "FOREIGN", "NEUTRAL", "swap_variants", "words"]
 
 
 def words(block: str) -> frozenset[str]:
     """A whitespace-separated block of words as a set."""
     return frozenset(block.split())
+
+
+def swap_variants(word: str, rules: tuple[tuple[str, str], ...]) -> set[str]:
+    """``word`` with one rule swapped either way, then a second swapped forward, everywhere.
+
+    At most two rules are combined: that covers the common mixtures of romanized spellings
+    (Banglish and Hindi alike) without exploding.
+    """
+    first = {word} | {_swap(word, a, b) for a, b in rules} | {_swap(word, b, a) for a, b in rules}
+    second: set[str] = set()
+    for w in first:
+        second |= {_swap(w, a, b) for a, b in rules}
+    return first | second
+
+
+def _swap(word: str, old: str, new: str) -> str:
+    return word.replace(old, new) if old in word else word
 
 
 # Words common in both English and Banglish. They count for neither language.

@@ -32,6 +32,7 @@ Bangla imperative "take"), chai (Bangla "want"), kam/kom, bata (the shoe brand).
 from __future__ import annotations
 
 from model.text.banglish_lexicon import AMBIGUOUS, BANGLISH, ENGLISH, FOREIGN, NEUTRAL
+from model.text.english_lexicon import swap_variants, words
 
 __all__ = [
     "HINDI_ENDINGS",
@@ -44,11 +45,7 @@ __all__ = [
 ]
 
 
-def _words(block: str) -> frozenset[str]:
-    return frozenset(block.split())
-
-
-_HINGLISH_BASE = _words(
+_HINGLISH_BASE = words(
     """
     hai hain hy hn hoon hun hu tha thi thay thee
     raha rahi rahe rha rhi rhe rahta rahti rahte rehta rehti rehte reh rehna rehne
@@ -95,7 +92,7 @@ _HINGLISH_BASE = _words(
 )
 
 # Written identically by Hindi, Urdu and Bangla writers: never evidence of one of them.
-SHARED: frozenset[str] = _words(
+SHARED: frozenset[str] = words(
     """
     bhai bhaiya bhaia vaiya bhaijan ji jee haan han ha haa
     na nai ni ki ke se toh koi kon kar karo kare
@@ -115,7 +112,7 @@ HINDI_ENDINGS: tuple[str, ...] = ("ega", "egi", "oge", "ogi", "unga", "ungi", "i
 # Words of the list above that English also spells so ("par value", "a mere", "the hue",
 # "agar agar", "Lena", "Bina"): evidence only beside a Hindi word English does not have
 # or a word both South Asian languages share ("payment ho gaya", "bhai ab kya").
-WEAK: frozenset[str] = _words(
+WEAK: frozenset[str] = words(
     """
     par pe hue mere jab ho agar lena lene bina hum hen hone ab aa maine
     """
@@ -123,12 +120,12 @@ WEAK: frozenset[str] = _words(
 
 # Hindi's compound verbs end in "do" (give) or "lo" (take): "cancel kar do", "bata do",
 # "check kar lo". After one of these stems the English-looking "do" is a Hindi verb.
-LIGHT_VERB_STEMS: frozenset[str] = _words(
+LIGHT_VERB_STEMS: frozenset[str] = words(
     """
     kar kr de le bata bhej dikha laga bol rakh chala samjha bana khol nikal
     """
 )
-LIGHT_VERBS: frozenset[str] = _words("do lo")
+LIGHT_VERBS: frozenset[str] = words("do lo")
 
 _VARIANT_RULES: tuple[tuple[str, str], ...] = (
     # Each pair is applied in both directions, as in the Banglish lexicon.
@@ -147,25 +144,13 @@ def spelling_variants(word: str) -> set[str]:
 
     Example: ``kaise`` gives ``kese``, ``kaisy`` and ``kesy``; ``aapka`` gives ``apka``.
     """
-    first = (
-        {word}
-        | {_swap(word, a, b) for a, b in _VARIANT_RULES}
-        | {_swap(word, b, a) for a, b in _VARIANT_RULES}
-    )
-    second: set[str] = set()
-    for w in first:
-        second |= {_swap(w, a, b) for a, b in _VARIANT_RULES}
-    words = first | second
-    return words | {w[:-1] + "y" for w in words if len(w) >= 4 and w.endswith("e")}
-
-
-def _swap(word: str, old: str, new: str) -> str:
-    return word.replace(old, new) if old in word else word
+    variants = swap_variants(word, _VARIANT_RULES)
+    return variants | {w[:-1] + "y" for w in variants if len(w) >= 4 and w.endswith("e")}
 
 
 # Spelling variants above that are English words the English list lacks ("baat" gives "bat",
 # "dene" gives "deny", "aate" gives "ate"), or odd forms nobody writes for the Hindi word.
-_NOT_HINDI = _words(
+_NOT_HINDI = words(
     """
     ate aye bat deny lie rook thee hoo hoom toom doge dogy inky mien hal kam
     """
