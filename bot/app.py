@@ -76,6 +76,7 @@ AGENT_COMMANDS = [
     BotCommand("history", "CUSTOMER: a customer's last messages"),
     BotCommand("takeover", "CHAT_ID: answer a chat yourself"),
     BotCommand("release", "CHAT_ID: hand a chat back to the bot"),
+    BotCommand("exclude", "CHAT_ID MSG_ID: keep an answer out of training"),
 ]
 OPERATOR_COMMANDS = [
     BotCommand("status", "Active adapter, last retrain, corrections waiting"),
@@ -188,6 +189,7 @@ def add_handlers(application: Application, config: BotConfig) -> None:
     command("history", agents.history_command)
     command("takeover", handoff.takeover)
     command("release", handoff.release)
+    command("exclude", handoff.exclude)
 
     command("status", operators.status)
     command("retrain", operators.retrain)

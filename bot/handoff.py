@@ -3,7 +3,8 @@
 A customer's messages during a handoff are posted to the agents group under a header line
 ``💬 chat <chat id> · msg <message id> · …``. An agent answers by replying to such a post; the
 header tells the bot where the answer goes, so no extra table maps group posts to chats. Each
-answer is stored with the question it answers (a handoff pair) as training material.
+answer is stored with the question it answers (a handoff pair) as training material; ``/exclude``
+takes the answers to one customer message out of training again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from telegram import Message, ReplyParameters, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.args import telegram_id
+from bot.args import row_id, telegram_id
 from bot.deps import deps
 from bot.records import Who, store_outbound, who_by_chat
 from bot.roles import staff_only, usage
@@ -31,6 +32,7 @@ from storage.errors import NotFound
 from storage.handoffs import (
     add_handoff_pair,
     end_handoff,
+    exclude_answers,
     idle_handoffs,
     open_handoff,
     start_handoff,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 RELAY_HEAD = re.compile(r"^💬 chat (-?\d+) · msg (\d+)")
 TAKEOVER_USAGE = "/takeover CHAT_ID"
 RELEASE_USAGE = "/release CHAT_ID"
+EXCLUDE_USAGE = "/exclude CHAT_ID MSG_ID (as in a relay's header), or reply /exclude to a relay"
 # Attachment kinds named in relays, in the order Telegram's Message fields are checked.
 MEDIA_KINDS = (
     "sticker",
@@ -286,6 +289,60 @@ async def release(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await message.reply_text(f"Chat {telegram_chat_id} is back with the bot.")
     log.info("agent %s released chat %s", agent.id, telegram_chat_id)
+
+
+def _exclude_target(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[int, int] | None:
+    """(telegram chat id, customer's message id) from the arguments or the relay replied to."""
+    args = context.args or []
+    if len(args) == 2:
+        chat_id, message_id = telegram_id(args[0]), row_id(args[1])
+        return (chat_id, message_id) if chat_id is not None and message_id is not None else None
+    message = update.effective_message
+    target = message.reply_to_message if message is not None else None
+    # Only the bot's own relay posts are trusted to name a chat and a message.
+    if args or target is None or target.from_user is None or target.from_user.id != context.bot.id:
+        return None
+    relay = RELAY_HEAD.match((target.text or "").split("\n", 1)[0])
+    return (int(relay.group(1)), int(relay.group(2))) if relay else None
+
+
+def _exclude(session: Session, telegram_chat_id: int, message_id: int, agent_user_id: int) -> str:
+    who = who_by_chat(session, telegram_chat_id=telegram_chat_id)
+    question = (
+        find_message(session, chat_id=who.chat_id, direction="in", telegram_message_id=message_id)
+        if who is not None
+        else None
+    )
+    if question is None:
+        return f"No message {message_id} of chat {telegram_chat_id} is stored."
+    count = exclude_answers(session, question_message_id=question.id, actor_user_id=agent_user_id)
+    if count == 0:
+        return (
+            f"No answer to message {message_id} of chat {telegram_chat_id} is kept for training "
+            "(none was given, or it is excluded already)."
+        )
+    answers = "answer" if count == 1 else "answers"
+    return (
+        f"🚫 {count} {answers} to message {message_id} of chat {telegram_chat_id} "
+        "will not be used for training."
+    )
+
+
+@staff_only("agent")
+async def exclude(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/exclude CHAT_ID MSG_ID: agents' answers to that customer message do not train the bot."""
+    message, agent = update.effective_message, update.effective_user
+    assert message is not None and agent is not None
+    target = _exclude_target(update, context)
+    if target is None:
+        await usage(update, EXCLUDE_USAGE)
+        return
+    telegram_chat_id, message_id = target
+    text = await deps(context).write(
+        lambda session: _exclude(session, telegram_chat_id, message_id, agent.id)
+    )
+    await message.reply_text(text)
+    log.info("agent %s excluded msg %s of chat %s", agent.id, message_id, telegram_chat_id)
 
 
 def _idle(session: Session, minutes: int) -> list[Who]:

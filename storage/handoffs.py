@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.errors import NotFound
@@ -94,16 +95,74 @@ def add_handoff_pair(
 
 
 def handoff_pairs(session: Session) -> Sequence[tuple[str, str, str | None]]:
-    """(question, answer, language) of every agent answer given during handoffs."""
+    """(question, answer, question language) of every agent answer kept for training."""
+    return [(a.question, a.answer, a.question_language) for a in handoff_answers(session)]
+
+
+@dataclass(frozen=True)
+class HandoffAnswer:
+    """An agent's answer during a handoff and the customer question it answers."""
+
+    pair_id: int
+    question_message_id: int
+    question: str
+    answer: str
+    question_language: str | None
+    answer_language: str | None
+    """Routed label of the agent's answer: the reply language the customer was given."""
+
+
+def handoff_answers(session: Session) -> list[HandoffAnswer]:
+    """Agents' answers during handoffs, oldest first, without those excluded from training."""
     question, answer = aliased(Message), aliased(Message)
     rows = session.execute(
-        select(question.text, answer.text, question.language)
+        select(
+            HandoffPair.id,
+            question.id,
+            question.text,
+            answer.text,
+            question.language,
+            answer.language,
+        )
         .select_from(HandoffPair)
         .join(question, question.id == HandoffPair.question_message_id)
         .join(answer, answer.id == HandoffPair.answer_message_id)
+        .where(HandoffPair.excluded.is_(False))
         .order_by(HandoffPair.id)
     ).all()
-    return [(q, a, lang) for q, a, lang in rows]
+    return [HandoffAnswer(*row) for row in rows]
+
+
+def exclude_answers(
+    session: Session, *, question_message_id: int, actor_user_id: int | None
+) -> int:
+    """Take every agent answer to this customer message out of training; returns how many.
+
+    For answers that must not teach the model: a personal promise ("I will call you at 5"), a
+    wrong answer sent in a hurry, a conversation that went off the record. The messages stay
+    in the chat log; the audit log says who excluded what.
+    """
+    ids = list(
+        session.scalars(
+            select(HandoffPair.id).where(
+                HandoffPair.question_message_id == question_message_id,
+                HandoffPair.excluded.is_(False),
+            )
+        ).all()
+    )
+    if not ids:
+        return 0
+    session.execute(update(HandoffPair).where(HandoffPair.id.in_(ids)).values(excluded=True))
+    session.flush()
+    audit(
+        session,
+        actor_user_id=actor_user_id,
+        action="handoff.exclude",
+        target_type="message",
+        target_id=str(question_message_id),
+        detail={"handoff_pair_ids": ids},
+    )
+    return len(ids)
 
 
 def idle_handoffs(session: Session, *, idle_since: datetime) -> list[Handoff]:

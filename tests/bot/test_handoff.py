@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select, update
 from model.text.replies import say
 from storage.handoffs import handoff_pairs
 from storage.models import Chat, Handoff, Message, utcnow
+from storage.staff import audit_entries
 from tests.bot.conftest import AGENT_ID, AGENTS_CHAT, CUSTOMER_ID
 from tests.bot.fake_bot_api import Call, FakeBotApi
 
@@ -146,3 +148,73 @@ async def test_idle_handoff_times_out(start_bot: Any, api: FakeBotApi) -> None:
     with bot.database.read() as session:
         (handoff,) = session.scalars(select(Handoff)).all()
         assert handoff.end_reason == "timeout"
+
+
+async def test_agents_exclude_an_answer_from_training(start_bot: Any, api: FakeBotApi) -> None:
+    bot = await start_bot(mirror="off")
+    customer, agent = api.user(CUSTOMER_ID, "Rahim"), api.user(AGENT_ID, "Karim")
+    mark = api.mark()
+    await api.say(customer, "/agent")
+    await api.wait_for("sendMessage", in_group, since=mark)
+
+    relays = []
+    for text in ("amar bari te ashen kobe?", "ar refund er ki holo?"):
+        mark = api.mark()
+        asked = await api.say(customer, text)
+        (relay,) = await api.wait_for("sendMessage", in_group, since=mark)
+        relays.append((asked, relay))
+        # A personal promise: not something the bot should learn to say to everyone.
+        await api.say(agent, f"Ami apnake 5 tay phone dibo ({text})", **_reply(relay))
+        await api.wait_for("sendMessage", to_customer, since=mark)
+    # The pair is stored just after the answer goes out to the customer.
+    for _ in range(100):
+        with bot.database.read() as session:
+            if len(handoff_pairs(session)) == 2:
+                break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the two answers were not stored")
+
+    # By replying /exclude to the relay of the customer's message…
+    mark = api.mark()
+    await api.say(agent, "/exclude", **_reply(relays[0][1]))
+    (done,) = await api.wait_for("sendMessage", in_group, since=mark)
+    assert done.text.startswith("🚫 1 answer to message")
+    # …or by the chat and message ids of the relay's header.
+    mark = api.mark()
+    await api.say(
+        agent, f"/exclude {CUSTOMER_ID} {relays[1][0]['message_id']}", chat_id=AGENTS_CHAT
+    )
+    (done,) = await api.wait_for("sendMessage", in_group, since=mark)
+    assert "will not be used for training" in done.text
+    with bot.database.read() as session:
+        assert handoff_pairs(session) == []
+        lines = audit_entries(session, action="handoff.exclude")
+        assert len(lines) == 2 and {line.actor_user_id for line in lines} == {AGENT_ID}
+
+    # Twice is harmless; a message with no stored answer, or none at all, is said so.
+    for command, expected in (
+        (f"/exclude {CUSTOMER_ID} {relays[1][0]['message_id']}", "excluded already"),
+        (f"/exclude {CUSTOMER_ID} 999999", "No message 999999"),
+        ("/exclude", "Usage: /exclude"),
+        (f"/exclude {CUSTOMER_ID}", "Usage: /exclude"),
+        (f"/exclude {CUSTOMER_ID} -4", "Usage: /exclude"),
+    ):
+        mark = api.mark()
+        await api.say(agent, command, chat_id=AGENTS_CHAT)
+        (answer,) = await api.wait_for("sendMessage", in_group, since=mark)
+        assert expected in answer.text, command
+
+    # Customers cannot exclude anything; an agent's own post is no relay to trust.
+    mark = api.mark()
+    await api.say(customer, f"/exclude {CUSTOMER_ID} {relays[0][0]['message_id']}")
+    await api.wait_for("sendMessage", to_customer, since=mark)
+    staff_post = await api.say(agent, f"💬 chat {CUSTOMER_ID} · msg 1", chat_id=AGENTS_CHAT)
+    mark = api.mark()
+    await api.say(agent, "/exclude", chat_id=AGENTS_CHAT, reply_to=staff_post)
+    (answer,) = await api.wait_for("sendMessage", in_group, since=mark)
+    assert answer.text.startswith("Usage: /exclude")
+
+
+def _reply(relay: Call) -> dict[str, Any]:
+    return {"chat_id": AGENTS_CHAT, "reply_to": relay.result}
