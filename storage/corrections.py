@@ -16,6 +16,10 @@ from storage.staff import audit
 
 # Longer corrections are refused: an answer that long is a paste accident, not an answer.
 MAX_CORRECTION_CHARS = 4000
+#: Replies that are fixed notes, not answers: approving one would train the model to give the
+#: note instead of answering.
+UNAPPROVABLE_SOURCES = ("fallback", "system", "unsure")
+PERSONAL_ACTION = "correction.personal"
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,19 @@ class CorrectedPair:
     language: str | None
     agent_user_id: int
     created_at: datetime
+    personal: bool = False
+    """For that reply only: retrieval never gives it to another customer; export still trains
+    on it (redacted)."""
 
 
-def add_correction(session: Session, *, reply_id: int, agent_user_id: int, text: str) -> Correction:
-    """Store an agent's corrected answer; earlier active corrections become superseded."""
+def add_correction(
+    session: Session, *, reply_id: int, agent_user_id: int, text: str, personal: bool = False
+) -> Correction:
+    """Store an agent's corrected answer; earlier active corrections become superseded.
+
+    ``personal``: the answer is for that customer only (their order, name, amount) and is never
+    reused for another one; the bot decides the default from the text, the agent may overrule.
+    """
     text = text.strip()
     if not text:
         raise InvalidValue("a correction needs the corrected answer text")
@@ -46,7 +59,9 @@ def add_correction(session: Session, *, reply_id: int, agent_user_id: int, text:
         .where(Correction.reply_id == reply_id, Correction.status == "active")
         .values(status="superseded")
     )
-    correction = Correction(reply_id=reply_id, agent_user_id=agent_user_id, text=text)
+    correction = Correction(
+        reply_id=reply_id, agent_user_id=agent_user_id, text=text, personal=personal
+    )
     session.add(correction)
     reply.review = "corrected"
     session.flush()
@@ -56,8 +71,33 @@ def add_correction(session: Session, *, reply_id: int, agent_user_id: int, text:
         action="correction.add",
         target_type="reply",
         target_id=str(reply_id),
-        detail={"correction_id": correction.id, "chars": len(text)},
+        detail={"correction_id": correction.id, "chars": len(text), "personal": personal},
     )
+    return correction
+
+
+def set_personal(
+    session: Session, *, correction_id: int, personal: bool, actor_user_id: int | None
+) -> Correction:
+    """Mark a correction personal (that reply only) or general (reusable); audited.
+
+    The audit line is also what :func:`active_corrections_stamp` watches, so retrieval in
+    every process drops or takes up the answer before the next question.
+    """
+    correction = session.get(Correction, correction_id) if correction_id <= MAX_ROW_ID else None
+    if correction is None:
+        raise NotFound(f"no correction with id {correction_id}")
+    if correction.personal != personal:
+        correction.personal = personal
+        session.flush()
+        audit(
+            session,
+            actor_user_id=actor_user_id,
+            action=PERSONAL_ACTION,
+            target_type="correction",
+            target_id=str(correction_id),
+            detail={"personal": personal, "reply_id": correction.reply_id},
+        )
     return correction
 
 
@@ -130,6 +170,7 @@ class AuditedCorrection:
     text: str
     question: str
     trained_in_run: int | None
+    personal: bool = False
 
 
 def audited_corrections(
@@ -169,6 +210,7 @@ def audited_corrections(
                 text=correction.text,
                 question=question,
                 trained_in_run=correction.retrain_run_id,
+                personal=correction.personal,
             )
         )
         if len(found) >= limit:
@@ -177,10 +219,21 @@ def audited_corrections(
 
 
 def approve_reply(session: Session, *, reply_id: int, agent_user_id: int) -> BotReply:
-    """Mark a reply as a good answer (it becomes training material)."""
-    reply = session.get(BotReply, reply_id)
+    """Mark a reply as a good answer (it becomes training material).
+
+    Refused (Conflict) for a fixed note (fallback, system, unsure: not an answer to learn) and
+    for a corrected reply (its wrong answer would become training data next to the fix).
+    """
+    reply = session.get(BotReply, reply_id) if reply_id <= MAX_ROW_ID else None
     if reply is None:
         raise NotFound(f"no reply with id {reply_id}")
+    if reply.source in UNAPPROVABLE_SOURCES:
+        raise Conflict(
+            f"reply #{reply_id} is a fixed {reply.source} note, not an answer to approve; "
+            f"correct it with the answer instead"
+        )
+    if reply.review == "corrected":
+        raise Conflict(f"reply #{reply_id} has a correction already; nothing changed")
     reply.review = "approved"
     reply.flagged = False
     session.flush()
@@ -213,6 +266,7 @@ def active_corrections(session: Session) -> list[CorrectedPair]:
             language=language,
             agent_user_id=c.agent_user_id,
             created_at=c.created_at,
+            personal=c.personal,
         )
         for c, text, language in rows
     ]
@@ -242,18 +296,23 @@ def approved_pairs(session: Session) -> list[tuple[str, str, str | None]]:
     return [(q, a, lang) for q, a, lang in rows]
 
 
-def active_corrections_stamp(session: Session) -> tuple[int, int]:
-    """(count, highest id) of active corrections; changes whenever the active set changes.
+def active_corrections_stamp(session: Session) -> tuple[int, int, int]:
+    """(count, highest id, latest personal/general change) of active corrections.
 
-    Corrections only ever leave the active state and new ones get higher ids, so this cheap
-    pair tells correction memory when to reload.
+    Corrections only ever leave the active state and new ones get higher ids, so count and
+    highest id change with the active set; a correction marked personal or general in place
+    changes neither, so the newest such audit line is part of the stamp too. Retrieval
+    compares it before each question and reloads on a change.
     """
-    count, top = session.execute(
-        select(func.count(Correction.id), func.max(Correction.id)).where(
+    flipped = (
+        select(func.max(AuditLog.id)).where(AuditLog.action == PERSONAL_ACTION).scalar_subquery()
+    )
+    count, top, flip = session.execute(
+        select(func.count(Correction.id), func.max(Correction.id), flipped).where(
             Correction.status == "active"
         )
     ).one()
-    return int(count), int(top or 0)
+    return int(count), int(top or 0), int(flip or 0)
 
 
 def count_untrained_corrections(session: Session) -> int:
