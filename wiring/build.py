@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from wiring.configs import (
     adapter_config,
     bot_config,
+    fill,
     load_config,
     memory_config,
     pipeline_config,
@@ -41,6 +42,9 @@ def build_pipeline(
 ) -> Pipeline:
     """Load the base model and wire service, memory and storage (slow: call off the loop).
 
+    With ``UTTOR_GENERATION_BACKEND=vllm`` only the tokenizer loads: a vLLM server at
+    ``UTTOR_VLLM_URL`` generates, with the registry's adapter loaded into it at run time.
+
     ``defer`` loads the model at the first question that needs it (``uttor chat``), not
     now. Raises :class:`model.errors.ModelLoadError` when the base model cannot be loaded.
     """
@@ -50,6 +54,8 @@ def build_pipeline(
     from model.starter import is_starter_model
 
     def service() -> Any:
+        if settings.generation_backend == "vllm":
+            return _vllm_backend(settings, database, base_model)
         from model.loading import load_base
         from model.service import GenerationService
 
@@ -63,6 +69,21 @@ def build_pipeline(
     compact = is_starter_model(Path(base_model))
     generation = DeferredService(service) if defer else service()
     return Pipeline(database, generation, memory, pipeline_config(settings), compact_prompt=compact)
+
+
+def _vllm_backend(settings: Settings, database: Database, base_model: str) -> Any:
+    """Replies from the vLLM server at ``UTTOR_VLLM_URL``; only the tokenizer loads here."""
+    from model.backends.config import VllmConfig
+    from model.backends.vllm import VllmBackend, load_tokenizer
+
+    key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else None
+    return VllmBackend(
+        load_tokenizer(base_model),
+        fill(VllmConfig, settings, api_key=key),
+        service_config(settings),
+        database=database,
+        adapters=adapter_config(settings),
+    )
 
 
 def build_bot(settings: Settings, database: Database, answerer: Answerer) -> Application:

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotConfig
+from model.backends.config import VllmConfig
 from model.config import AdapterConfig, DecodingConfig, MemoryConfig, PromptConfig, ServiceConfig
 from training.config import EvalConfig, ExportConfig, GateConfig, RetrainConfig, TrainConfig
 
@@ -227,6 +228,16 @@ class Settings(BaseSettings):
     )
     history_tokens: int = linked(
         PromptConfig, "history_tokens", "Token budget for earlier turns of a chat.", ge=0
+    )
+    generation_backend: Literal["local", "vllm"] = Field(
+        "local",
+        description="Where model replies are generated: local (in-process) or vllm (a server).",
+    )
+    vllm_url: str = linked(
+        VllmConfig, "url", "OpenAI-compatible URL of the vLLM server, ending in /v1."
+    )
+    vllm_api_key: SecretStr | None = Field(
+        None, description="API key the vLLM server was started with (--api-key)."
     )
 
     @field_validator("lora_targets", mode="before")
