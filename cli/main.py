@@ -14,7 +14,7 @@ import click
 import typer
 from typer.exceptions import TyperException
 
-from cli import adapters, chat, corrections, retrain, serve, setup, staff, text
+from cli import adapters, chat, corrections, knowledge, retrain, serve, setup, staff, text
 from cli.common import EXIT_FAILURE, EXIT_USAGE, error_line, get_settings
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-for group in (setup, staff, text, chat, serve, retrain, adapters, corrections):
+for group in (setup, staff, text, chat, serve, retrain, adapters, corrections, knowledge):
     group.register(app)
 
 

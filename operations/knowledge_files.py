@@ -129,6 +129,8 @@ def read_records(
     path: Path, given_format: str | None = None
 ) -> tuple[str, list[Raw], list[Problem]]:
     """(format, records with their lines, problems) of ``path``; the rows are checked later."""
+    if path.is_dir():
+        raise FileProblem(f"{path}: a folder, not a file")
     kind = file_format(path, given_format)
     text = read_text(path)
     problems: list[Problem] = []
