@@ -3,7 +3,8 @@
 A mirrored reply in the agents group starts with ``🔎 reply #<id>``; the prompt the ✏️ button
 posts starts with ``✏️ reply #<id>``. An agent's reply to either is read as the corrected answer
 of that reply: the header carries the id, so no table maps group posts to replies. Only
-posts written by the bot itself are trusted, and only staff may correct.
+posts written by the bot itself are trusted, and only staff may correct. A correction is
+personal (that reply only) or general (reused for similar questions): bot/personal.py.
 """
 
 from __future__ import annotations
@@ -13,33 +14,34 @@ import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import handoff
 from bot.args import row_id
+from bot.corrections import apply_correction
 from bot.deps import deps
-from bot.records import ReplyCard, reply_card, store_outbound
+from bot.records import ReplyCard, reply_card
 from bot.roles import has_role, refuse, staff_only, usage
 from bot.sending import LIMIT, send_text
-from model.text.normalize import is_blank, strip_controls
-from model.text.replies import say
 from storage.conversations import (
     count_pending_replies,
     customer_messages,
     find_customer,
     pending_replies,
 )
-from storage.corrections import add_correction, approve_reply
-from storage.errors import StorageError
-from storage.models import BotReply
+from storage.corrections import UNAPPROVABLE_SOURCES, approve_reply
+from storage.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
 APPROVE, CORRECT, PAGE = "ap", "co", "pg"
 REVIEW_HEAD = re.compile(r"^(?:🔎|✏️) reply #(\d+)")
-CORRECT_USAGE = "/correct REPLY_ID corrected answer (or reply to a mirrored reply)"
 APPROVE_USAGE = "/approve REPLY_ID"
 PENDING_USAGE = "/pending [PAGE]"
 HISTORY_USAGE = "/history CUSTOMER (numeric user id or @username)"
@@ -50,15 +52,11 @@ LIST_CLIP = 200
 HISTORY_MESSAGES = 20
 
 
-def review_buttons(reply_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("✅ Approve", callback_data=f"{APPROVE}:{reply_id}"),
-                InlineKeyboardButton("✏️ Correct", callback_data=f"{CORRECT}:{reply_id}"),
-            ]
-        ]
-    )
+def review_buttons(reply_id: int, *, approvable: bool = True) -> InlineKeyboardMarkup:
+    """✅ and ✏️; a fixed note (fallback, system, unsure) can only be corrected."""
+    approve = InlineKeyboardButton("✅ Approve", callback_data=f"{APPROVE}:{reply_id}")
+    correct = InlineKeyboardButton("✏️ Correct", callback_data=f"{CORRECT}:{reply_id}")
+    return InlineKeyboardMarkup([[approve, correct] if approvable else [correct]])
 
 
 def mirror_text(card: ReplyCard, *, by_customer: bool) -> str:
@@ -108,21 +106,26 @@ async def mirror(context: ContextTypes.DEFAULT_TYPE, reply_id: int, *, by_custom
             context.bot,
             d.config.agents_chat_id,
             mirror_text(card, by_customer=by_customer),
-            reply_markup=review_buttons(reply_id),
+            reply_markup=review_buttons(
+                reply_id, approvable=card.source not in UNAPPROVABLE_SOURCES
+            ),
         )
     except TelegramError as exc:
         log.warning("could not mirror reply %s to the agents group: %s", reply_id, exc)
 
 
 def _approve(session: Session, reply_id: int, agent_user_id: int) -> str | None:
-    """Approve a reply; an error line for the agent, or ``None`` when it worked."""
-    reply = session.get(BotReply, reply_id)
-    if reply is None:
+    """Approve a reply; an error line for the agent, or ``None`` when it worked.
+
+    Storage refuses a corrected reply (its wrong answer would become training material next to
+    the correction) and a fixed note (the model would learn to give the note).
+    """
+    try:
+        approve_reply(session, reply_id=reply_id, agent_user_id=agent_user_id)
+    except NotFound:
         return f"There is no reply #{reply_id}."
-    if reply.review == "corrected":
-        # Approving would make the wrong answer training material next to its correction.
-        return f"Reply #{reply_id} has a correction already; nothing changed."
-    approve_reply(session, reply_id=reply_id, agent_user_id=agent_user_id)
+    except Conflict as exc:
+        return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
     return None
 
 
@@ -162,96 +165,6 @@ async def on_approve_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             log.debug("mirror not marked approved: %s", exc)
 
 
-@staff_only("agent")
-async def on_correct_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """✏️ under a mirrored reply: ask for the corrected answer as a reply."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    reply_id = row_id(query.data.split(":", 1)[1])
-    if reply_id is None or query.message is None:  # forged, or under an inline message
-        await query.answer()
-        return
-    exists = await deps(context).read(lambda session: session.get(BotReply, reply_id) is not None)
-    if not exists:
-        await query.answer(f"There is no reply #{reply_id}.")
-        return
-    await query.answer()
-    await context.bot.send_message(
-        query.message.chat.id,
-        f"✏️ reply #{reply_id}: reply to this message with the corrected answer.",
-        reply_markup=ForceReply(input_field_placeholder="corrected answer"),
-        reply_parameters=ReplyParameters(query.message.message_id),
-    )
-
-
-def _correct(session: Session, reply_id: int, agent_user_id: int, text: str) -> ReplyCard:
-    add_correction(session, reply_id=reply_id, agent_user_id=agent_user_id, text=text)
-    card = reply_card(session, reply_id=reply_id)
-    assert card is not None
-    return card
-
-
-async def apply_correction(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, reply_id: int, text: str
-) -> None:
-    """Store an agent's correction (memory uses it at once) and follow up with the customer."""
-    message, agent = update.effective_message, update.effective_user
-    assert message is not None and agent is not None
-    text = strip_controls(text)
-    if is_blank(text):  # only spaces, controls or zero-width characters: no answer at all
-        await usage(update, CORRECT_USAGE)
-        return
-    d = deps(context)
-    try:
-        card = await d.write(lambda session: _correct(session, reply_id, agent.id, text))
-    except StorageError as exc:  # unknown reply, empty or overlong text
-        await message.reply_text(str(exc))
-        await usage(update, CORRECT_USAGE)
-        return
-    log.info("agent %s corrected reply %s", agent.id, reply_id)
-    confirmation = f"✏️ reply #{reply_id} corrected; similar questions get this answer now."
-    if d.config.followup_corrections and card.telegram_chat_id is not None:
-        followup = say("followup", card.customer_language, text=text.strip())
-        try:
-            sent = await send_text(
-                context.bot,
-                card.telegram_chat_id,
-                followup,
-                reply_to=card.answer_telegram_message_id,
-            )
-        except TelegramError as exc:  # the customer may have blocked the bot
-            log.warning("follow-up to chat %s failed: %s", card.telegram_chat_id, exc)
-            confirmation += " The follow-up could not be delivered."
-        else:
-            chat_id = card.chat_id
-            assert chat_id is not None
-            await d.write(
-                lambda session: store_outbound(
-                    session,
-                    chat_id=chat_id,
-                    text=followup,
-                    language=card.customer_language,
-                    telegram_message_id=sent[-1].message_id,
-                )
-            )
-            confirmation += " The customer got it as a follow-up."
-    await message.reply_text(confirmation)
-
-
-@staff_only("agent")
-async def correct_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/correct REPLY_ID text: replace a bot reply's answer with the agent's."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    # Split the raw text, not context.args, so the answer keeps its line breaks.
-    parts = message.text.split(maxsplit=2)
-    reply_id = row_id(parts[1]) if len(parts) == 3 else None
-    if reply_id is None:
-        await usage(update, CORRECT_USAGE)
-        return
-    await apply_correction(update, context, reply_id, parts[2])
-
-
 async def on_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply in the agents group to a mirrored reply (a correction) or a relay (an answer)."""
     message, user = update.effective_message, update.effective_user
@@ -269,7 +182,8 @@ async def on_staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await refuse(update, context, "agent", "reply:correction" if review else "reply:handoff")
         return
     if review is not None:
-        await apply_correction(update, context, int(review.group(1)), message.text)
+        mirror_post = target if first_line.startswith("🔎") else None
+        await apply_correction(update, context, int(review.group(1)), message.text, mirror_post)
     elif relay is not None:
         await handoff.relay_agent_answer(update, context, int(relay.group(1)), int(relay.group(2)))
 
@@ -295,7 +209,7 @@ def _pending_view(
                 f"Q: {handoff.clip(card.question, LIST_CLIP)}",
                 f"A: {handoff.clip(card.answer, LIST_CLIP)}",
             ]
-        lines += ["", "/approve ID · /correct ID answer"]
+        lines += ["", "/approve ID · /correct ID [--personal|--general] answer"]
     buttons = []
     if page > 1:
         buttons.append(InlineKeyboardButton("◀ newer", callback_data=f"{PAGE}:{page - 1}"))

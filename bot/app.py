@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import agents, customers, handoff, operators, rejections
+from bot import agents, corrections, customers, handoff, knowledge, operators, rejections
 from bot.answering import Answerer
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, Deps
@@ -87,6 +87,9 @@ OPERATOR_COMMANDS = [
     BotCommand("rollback", "Go back to the previous adapter"),
     BotCommand("corrections", "[AGENT_ID]: newest corrections, from the audit log"),
     BotCommand("reject", "CORRECTION_ID [reason]: withdraw a bad correction"),
+    BotCommand("kb", "ID: a knowledge-base entry"),
+    BotCommand("kb_edit", "ID new answer: change a knowledge-base answer"),
+    BotCommand("kb_search", "words: find knowledge-base entries"),
 ]
 
 
@@ -183,7 +186,7 @@ def add_handlers(application: Application, config: BotConfig) -> None:
     command("lang", customers.set_language, private & new)
     command("agent", customers.request_agent, private & new)
 
-    command("correct", agents.correct_command)
+    command("correct", corrections.correct_command)
     command("approve", agents.approve_command)
     command("pending", agents.pending_command)
     command("history", agents.history_command)
@@ -199,10 +202,18 @@ def add_handlers(application: Application, config: BotConfig) -> None:
     command("rollback", operators.rollback)
     command("corrections", rejections.corrections_command)
     command("reject", rejections.reject_command)
+    command("kb", knowledge.kb_command)
+    command("kb_edit", knowledge.kb_edit_command)
+    command("kb_search", knowledge.kb_search_command)
 
     application.add_handler(CallbackQueryHandler(customers.on_feedback, pattern=r"^fb:"))
     application.add_handler(CallbackQueryHandler(agents.on_approve_button, pattern=r"^ap:\d+$"))
-    application.add_handler(CallbackQueryHandler(agents.on_correct_button, pattern=r"^co:\d+$"))
+    application.add_handler(
+        CallbackQueryHandler(corrections.on_correct_button, pattern=r"^co:\d+$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(corrections.on_flip_button, pattern=r"^ps:\d+:[pg]$")
+    )
     application.add_handler(CallbackQueryHandler(agents.on_page_button, pattern=r"^pg:\d+$"))
     application.add_handler(CallbackQueryHandler(unknown_button))
 
