@@ -113,8 +113,13 @@ class Pipeline:
         customer_id: int | None,
         text: str,
         telegram_message_id: int | None = None,
+        deadline: float | None = None,
     ) -> Reply:
-        """Answer one message of a chat; ``chat_id``/``customer_id`` are database ids."""
+        """Answer one message of a chat; ``chat_id``/``customer_id`` are database ids.
+
+        ``deadline`` (a ``time.monotonic()`` value) bounds the model's time: the bot counts it
+        from the message's arrival, so time spent queued is not given to the model again.
+        """
         started = time.perf_counter()
         text = strip_controls(text)
         label = detect(text).label
@@ -136,7 +141,7 @@ class Pipeline:
         else:
             await self.service.ready()  # a deferred service loads the model now
             prompt = self._prompt(text, policy, context.history)
-            generation, answer = await self._generate(prompt, policy)
+            generation, answer = await self._generate(prompt, policy, deadline)
             if answer and reveals(answer, self._system(policy)):
                 # Asked (or tricked) into repeating its instructions: an agent looks instead.
                 log.warning("a model reply repeated the system prompt; sending the fallback")
@@ -189,9 +194,12 @@ class Pipeline:
     def _system(self, policy: ReplyPolicy) -> str:
         return system_prompt(policy.language, self.config.prompt, compact=self.compact_prompt)
 
-    async def _generate(self, prompt: str, policy: ReplyPolicy) -> tuple[Generation | None, str]:
+    async def _generate(
+        self, prompt: str, policy: ReplyPolicy, deadline: float | None = None
+    ) -> tuple[Generation | None, str]:
+        timeout_s = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            generation = await self.service.generate(prompt)
+            generation = await self.service.generate(prompt, timeout_s=timeout_s)
         except GenerationError as exc:
             log.warning("no model reply (%s); sending the %s fallback", exc, policy.language)
             return None, ""
