@@ -39,13 +39,19 @@ async def test_correct_by_replying_to_the_mirror(start_bot: Any, api: FakeBotApi
 
     mark = api.mark()
     fix = "Dhakar moddhe delivery charge 60 taka, Dhakar baire 120 taka."
-    await api.say(agent, fix, chat_id=AGENTS_CHAT, reply_to=mirror.result)
+    # Amounts make an answer personal by default; the agent says this one is for everyone.
+    await api.say(agent, f"--general {fix}", chat_id=AGENTS_CHAT, reply_to=mirror.result)
     (followup,) = await api.wait_for("sendMessage", to_customer, since=mark)
     assert followup.text == say("followup", "banglish", text=fix)
     # The follow-up quotes the answer it corrects.
     assert followup.params["reply_parameters"]["message_id"] == answer.result["message_id"]
     (confirm,) = await api.wait_for("sendMessage", in_group, since=mark)
     assert "reply #1 corrected" in confirm.text and "follow-up" in confirm.text
+    assert "🌐 general (you said so)" in confirm.text
+    # The mirror it answered is marked, and its buttons are gone.
+    (marked,) = await api.wait_for("editMessageText", since=mark)
+    assert marked.text.startswith(mirror.text) and marked.text.endswith("✏️ corrected by Karim")
+    assert not marked.buttons
     with bot.database.read() as session:
         (correction,) = session.scalars(select(Correction)).all()
         assert (correction.reply_id, correction.agent_user_id, correction.text) == (
@@ -53,6 +59,7 @@ async def test_correct_by_replying_to_the_mirror(start_bot: Any, api: FakeBotApi
             AGENT_ID,
             fix,
         )
+        assert correction.personal is False
         assert session.get(BotReply, 1).review == "corrected"
         stored = session.scalars(select(Message).where(Message.text == followup.text)).all()
         assert len(stored) == 1 and stored[0].direction == "out"
@@ -215,3 +222,66 @@ async def test_only_bot_posts_are_read_as_corrections(start_bot: Any, api: FakeB
     with bot.database.read() as session:
         assert session.scalars(select(Correction)).all() == []
     assert audit_count(bot.database, "refused", actor_user_id=STRANGER_ID) == 1
+
+
+async def test_personal_by_default_flag_and_button(start_bot: Any, api: FakeBotApi) -> None:
+    bot = await start_bot(followup_corrections=False)
+    customer, agent = api.user(CUSTOMER_ID, "Nusrat"), api.user(AGENT_ID, "Karim")
+    await ask(api, customer, "amar order kothay?")
+    await ask(api, customer, "Return policy ki?")
+
+    # An order id in the answer: personal unless the agent says otherwise.
+    mark = api.mark()
+    await api.say(agent, "/correct 1 Nusrat apu, BG-10002345 kal pouchabe.", chat_id=AGENTS_CHAT)
+    (confirm,) = await api.wait_for("sendMessage", in_group, since=mark)
+    first = confirm.text.splitlines()[0]
+    assert first.startswith("✏️ reply #1 corrected; 🔒 personal (it names an order id (BG-")
+    assert "a name (Nusrat)" in first
+    assert [b["text"] for b in confirm.buttons] == ["🌐 Make general"]
+
+    # --personal on a text with nothing personal in it; the usage line names the flags.
+    await api.say(agent, "/correct 2 --personal 7 diner moddhe ferot.", chat_id=AGENTS_CHAT)
+    (second,) = await api.wait_for(
+        "sendMessage", lambda c: in_group(c) and "reply #2" in c.text, since=mark
+    )
+    assert "🔒 personal (you said so)" in second.text
+    await api.say(agent, "/correct 2 --general", chat_id=AGENTS_CHAT)
+    (usage,) = await api.wait_for(
+        "sendMessage", lambda c: in_group(c) and "Usage:" in c.text, since=mark
+    )
+    assert "[--personal|--general]" in usage.text
+
+    # The button flips it, audited, and the confirmation says who set it.
+    mark = api.mark()
+    await api.press(agent, confirm.result, confirm.buttons[0]["callback_data"])
+    (edited,) = await api.wait_for("editMessageText", since=mark)
+    assert edited.text.startswith("✏️ reply #1 corrected; 🌐 general (you said so)")
+    assert edited.text.endswith("(set by Karim)")
+    assert [b["text"] for b in edited.buttons] == ["🔒 Make personal"]
+    with bot.database.read() as session:
+        rows = session.scalars(select(Correction).order_by(Correction.id)).all()
+        assert [(r.reply_id, r.personal) for r in rows] == [(1, False), (2, True)]
+    assert audit_count(bot.database, "correction.personal", actor_user_id=AGENT_ID) == 1
+
+    # A forged flip (no such correction) changes nothing.
+    mark = api.mark()
+    await api.press(agent, confirm.result, "ps:999:p")
+    (answered,) = await api.wait_for("answerCallbackQuery", since=mark)
+    assert "no correction with id 999" in answered.params.get("text", "")
+    assert audit_count(bot.database, "correction.personal") == 1
+
+
+async def test_fixed_notes_are_corrected_not_approved(start_bot: Any, api: FakeBotApi) -> None:
+    bot = await start_bot()
+    agent = api.user(AGENT_ID, "Karim")
+    # A language the bot does not serve gets the fixed bilingual note (source system).
+    _, mirror = await ask(api, api.user(CUSTOMER_ID), "Ich möchte meine Bestellung stornieren")
+    assert [b["text"] for b in mirror.buttons] == ["✏️ Correct"]
+    mark = api.mark()
+    await api.say(agent, "/approve 1", chat_id=AGENTS_CHAT)
+    (refusal,) = await api.wait_for("sendMessage", in_group, since=mark)
+    assert "fixed system note" in refusal.text and "correct it" in refusal.text
+    with bot.database.read() as session:
+        reply = session.get(BotReply, 1)
+        assert (reply.source, reply.review) == ("system", "unreviewed")
+    assert audit_count(bot.database, "reply.approve") == 0
