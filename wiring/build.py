@@ -72,17 +72,19 @@ def build_pipeline(
 
 
 def _vllm_backend(settings: Settings, database: Database, base_model: str) -> Any:
-    """Replies from the vLLM server at ``UTTOR_VLLM_URL``; only the tokenizer loads here."""
+    """Replies from the vLLM server at ``UTTOR_VLLM_URL``; only tokenizer and config load here."""
     from model.backends.config import VllmConfig
-    from model.backends.vllm import VllmBackend, load_tokenizer
+    from model.backends.vllm import VllmBackend, load_base_files
 
     key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else None
+    tokenizer, config = load_base_files(base_model)
     return VllmBackend(
-        load_tokenizer(base_model),
+        tokenizer,
         fill(VllmConfig, settings, api_key=key),
         service_config(settings),
         database=database,
         adapters=adapter_config(settings),
+        base_config=config,
     )
 
 

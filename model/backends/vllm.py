@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from model.backends.config import VllmConfig
 from model.backends.vllm_adapters import ServerAdapters, error_message, lora_name
 from model.config import AdapterConfig, ServiceConfig
 from model.errors import ModelLoadError
+from model.fingerprint import fingerprint
 from model.prompting import FORMAT_TOKENS
 from model.service import (
     Generation,
@@ -45,22 +47,28 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VllmBackend", "load_tokenizer"]
+__all__ = ["VllmBackend", "load_base_files"]
 
 #: vLLM clamps logit biases to [-100, 100]; -100 keeps a token out of any reply.
 SUPPRESS = -100.0
 
 
-def load_tokenizer(path: str) -> Any:
-    """The base model's tokenizer only (no weights): the server holds the model."""
-    from transformers import AutoTokenizer
+def load_base_files(path: str) -> tuple[Any, dict[str, Any]]:
+    """The base model's tokenizer and config, no weights: the server holds the model.
+
+    The tokenizer counts the history budget; the config lets an adapter's shapes be checked
+    before the server is asked to load it.
+    """
+    from transformers import AutoConfig, AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path).to_dict()
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
-            f"cannot load the tokenizer of {path} (UTTOR_BASE_MODEL): {exc}"
+            f"cannot load the tokenizer and config of {path} (UTTOR_BASE_MODEL): {exc}"
         ) from exc
+    return tokenizer, config
 
 
 class VllmBackend:
@@ -74,8 +82,11 @@ class VllmBackend:
         *,
         database: Database | None = None,
         adapters: AdapterConfig | None = None,
+        base_config: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``base_config`` is the served base's config.json (:func:`load_base_files`): with
+        it, adapters of another base are refused before the server is asked."""
         self.tokenizer = tokenizer
         self.config = config or VllmConfig()
         self.service = service or ServiceConfig()
@@ -84,7 +95,13 @@ class VllmBackend:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._base: tuple[str, int | None] | None = None
-        self.adapters = ServerAdapters(self.client, database, adapters or AdapterConfig())
+        self.adapters = ServerAdapters(
+            self.client,
+            database,
+            adapters or AdapterConfig(),
+            base_config=base_config,
+            base_fingerprint=fingerprint(base_config, tokenizer) if base_config else None,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle --------------------------------------------------------------------------

@@ -5,8 +5,10 @@ an operator in Telegram). Each serving process polls the registry, as
 :class:`model.adapters.AdapterWatcher` does for local serving, and when the active adapter
 changed:
 
-1. checks the adapter's files as local serving does (:func:`model.adapters.stage`: config,
-   weights, finite values), once per adapter;
+1. checks the adapter's files as local serving does (:func:`model.adapters.stage`: the base
+   fingerprint it recorded, config, weights, finite values) and its weight shapes against
+   the base's config (:func:`shape_problem`: vLLM itself loads an adapter of another base
+   without a word and serves garbage), once per adapter;
 2. asks the server to load it (``POST /v1/load_lora_adapter``) under a name made of the
    registry id and a digest of its folder (:func:`lora_name`), so that every process (bot
    replicas, ``uttor chat``) shares one copy in the server;
@@ -25,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -71,6 +74,63 @@ def error_message(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
+#: A LoRA matrix of a Llama-style decoder layer, as peft names it in a saved adapter.
+_LORA_KEY = re.compile(
+    r"layers\.(\d+)\..*\b(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+    r"\.lora_([AB])\.weight$"
+)
+
+
+def _projections(config: Mapping[str, Any]) -> dict[str, tuple[int, int]] | None:
+    """(in, out) features of each projection of a Llama-style layer; None if not one."""
+    try:
+        hidden = int(config["hidden_size"])
+        heads = int(config["num_attention_heads"])
+        kv_heads = int(config.get("num_key_value_heads") or heads)
+        head_dim = int(config.get("head_dim") or hidden // heads)
+        inner = int(config["intermediate_size"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {
+        "q_proj": (hidden, heads * head_dim),
+        "k_proj": (hidden, kv_heads * head_dim),
+        "v_proj": (hidden, kv_heads * head_dim),
+        "o_proj": (heads * head_dim, hidden),
+        "gate_proj": (hidden, inner),
+        "up_proj": (hidden, inner),
+        "down_proj": (inner, hidden),
+    }
+
+
+def shape_problem(weights: Mapping[str, Any], config: Mapping[str, Any]) -> str | None:
+    """Why LoRA ``weights`` (name -> tensor) cannot belong to the base of ``config``, or None.
+
+    ``lora_A`` is (rank, in features) and ``lora_B`` (out features, rank); a layer index must
+    exist in the base. Modules this check does not know are left to the server.
+    """
+    projections = _projections(config)
+    if projections is None:
+        return None
+    layers = int(config.get("num_hidden_layers") or 0)
+    for name, tensor in weights.items():
+        match = _LORA_KEY.search(name)
+        if match is None:
+            continue
+        layer, module, side = int(match.group(1)), match.group(2), match.group(3)
+        if layers and layer >= layers:
+            return f"it has weights for layer {layer}, the base has {layers} layers"
+        features_in, features_out = projections[module]
+        shape = tuple(tensor.shape)
+        wanted = features_in if side == "A" else features_out
+        got = shape[1] if side == "A" else shape[0]
+        if len(shape) != 2 or got != wanted:
+            return (
+                f"{module} of layer {layer} takes {got} features where the base has {wanted} "
+                "(an adapter of another base model)"
+            )
+    return None
+
+
 def _same(a: AdapterRef | None, b: AdapterRef | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a.id == b.id)
 
@@ -87,10 +147,17 @@ class ServerAdapters:
         client: Callable[[], httpx.AsyncClient],
         database: Database | None,
         config: AdapterConfig,
+        *,
+        base_config: Mapping[str, Any] | None = None,
+        base_fingerprint: str | None = None,
     ) -> None:
         self._client = client
         self.database = database
         self.config = config
+        #: The served base's config.json, for :func:`shape_problem` (None: no shape check).
+        self.base_config = base_config
+        #: The served base's :func:`model.fingerprint.fingerprint` (None: not compared).
+        self.base_fingerprint = base_fingerprint
         #: The adapter requests name now (``None``: the base model).
         self.current: AdapterRef | None = None
         #: Registry id -> (version, reason) of adapters that cannot serve.
@@ -143,8 +210,10 @@ class ServerAdapters:
             self.epoch += 1
 
     async def run(self) -> None:
-        """Poll until cancelled; a failed poll (database or server down) is retried later."""
+        """Poll until cancelled (the first poll after one period: :meth:`check` ran at start);
+        a failed poll (database or server down) is retried later."""
         while True:
+            await asyncio.sleep(self.config.poll_s)
             try:
                 await self.check()
             except asyncio.CancelledError:
@@ -154,7 +223,6 @@ class ServerAdapters:
                     log.warning("adapter registry unreachable (%s); retrying", type(exc).__name__)
                 else:
                     log.exception("adapter poll failed; retrying in %.1fs", self.config.poll_s)
-            await asyncio.sleep(self.config.poll_s)
 
     # --- switching ------------------------------------------------------------------------
 
@@ -189,13 +257,19 @@ class ServerAdapters:
         return True
 
     async def _validate(self, ref: AdapterRef) -> None:
-        """The local file check, once per adapter (it reads every weight)."""
+        """The local checks, once per adapter (they read every weight)."""
         if ref.id in self._checked:
             return
         try:
-            await asyncio.to_thread(stage, ref)
+            staged = await asyncio.to_thread(stage, ref, self.base_fingerprint)
         except AdapterLoadError as exc:
             raise AdapterRefused(str(exc)) from exc
+        if self.base_config is not None:
+            problem = shape_problem(staged.weights or {}, self.base_config)
+            if problem is not None:
+                raise AdapterRefused(
+                    f"adapter {ref.version} does not fit this base model: {problem}"
+                )
         self._checked.add(ref.id)
 
     async def _load(self, ref: AdapterRef) -> None:
