@@ -3,19 +3,26 @@
 Sources, lowest precedence first (a later one replaces an earlier one for the same question):
 
 1. the shipped pairs (``mydata.json`` / ``mytest.json``);
-2. replies agents approved, oldest first;
-3. agents' answers given during handoffs, oldest first;
+2. replies agents approved, oldest first (never a fixed note: fallback, system, unsure);
+3. agents' answers given during handoffs, oldest first, but those an agent excluded;
 4. active corrections of bot replies, oldest first — so the newest correction wins.
 
-Database text is redacted (:mod:`model.text.redact`) before it is compared or written; strings
-that appear in the shipped pairs (the company's own e-mail address) are public and kept.
-Questions are deduplicated by their normalized form after redaction.
+Every database pair carries what its customer was served (:mod:`training.served`): the stored
+prompt, or the reply language and earlier turns serving would have built it from. Training
+and evaluation use that prompt; shipped pairs have none and get a new chat's prompt.
+
+Database text — prompts and turns included — is redacted (:mod:`model.text.redact`) before it
+is compared or written; strings that appear in the shipped pairs (the company's own e-mail
+address) are public and kept. One-line non-answers ("checking", "দেখছি", "ok":
+:mod:`training.nonanswers`) are dropped. Questions are deduplicated by their normalized form
+after redaction.
 
 Split: a database question equal to a shipped question stays on that question's side; any
 other goes to the test set when a hash of its normalized text falls in the ``test_share``
-bucket, so it stays on its side on every later run. Training pairs whose question is a
-near-duplicate (character-trigram Jaccard) of a test question are dropped: the test set stays
-held out.
+bucket, so it stays on its side on every later run. Approved replies only ever train: they are
+the active model's own words, and as references they would score that model against itself.
+Training pairs whose question is a near-duplicate (character-trigram Jaccard) of a test
+question are dropped: the test set stays held out.
 """
 
 from __future__ import annotations
@@ -30,14 +37,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from model.prompting import Turn
 from model.text.langid import detect
 from model.text.languages import REGISTERS
 from model.text.normalize import jaccard, normalize, trigrams
 from model.text.redact import find_pii, redact
-from storage.corrections import active_corrections, approved_pairs
-from storage.handoffs import handoff_pairs
 from training.config import ExportConfig
 from training.data import TEST_FILE, TRAIN_FILE, load_pairs
+from training.nonanswers import is_non_answer
+from training.served import taught_pairs
 
 __all__ = [
     "DB_SOURCES",
@@ -51,6 +59,8 @@ __all__ = [
 ]
 
 DB_SOURCES = ("approved", "handoff", "correction")
+#: Why a database pair was not exported, as counted in the summary.
+DROP_REASONS = ("duplicate", "empty", "non_answer", "approved_in_test", "leak")
 LABELS = frozenset(REGISTERS)
 
 TRAIN_NAME = "mydata.json"
@@ -61,16 +71,30 @@ MANIFEST_NAME = "manifest.json"
 
 @dataclass(frozen=True)
 class Pair:
-    """A question and its answer, where it came from and its routed language."""
+    """A question and its answer, where it came from, its routed language and, for database
+    pairs, what the customer was served."""
 
     text: str
     completion: str
     source: str
     language: str
     correction_id: int | None = None
+    prompt: str = ""
+    """The prompt the model was given (redacted); empty when there was none."""
+    reply_language: str | None = None
+    """The reply language served (database pairs only)."""
+    history: tuple[Turn, ...] = ()
+    """The chat's turns before the question (redacted; database pairs only)."""
 
-    def as_seed(self) -> dict[str, str]:
-        return {"text": self.text, "completion": self.completion}
+    def as_seed(self) -> dict[str, Any]:
+        """The written form: ``{"text", "completion"}``, plus what was served when known."""
+        seed: dict[str, Any] = {"text": self.text, "completion": self.completion}
+        if self.reply_language is not None:
+            seed["reply_language"] = self.reply_language
+            seed["history"] = [{"role": t.role, "text": t.text} for t in self.history]
+        if self.prompt:
+            seed["prompt"] = self.prompt
+        return seed
 
 
 @dataclass
@@ -105,17 +129,6 @@ def _language(text: str, stored: str | None) -> str:
     return stored if stored in LABELS else detect(text).label
 
 
-def _database_pairs(session: Session) -> list[Pair]:
-    """Database pairs in ascending precedence (see the module docstring)."""
-    pairs = [Pair(q, a, "approved", lang or "") for q, a, lang in approved_pairs(session)]
-    pairs += [Pair(q, a, "handoff", lang or "") for q, a, lang in handoff_pairs(session)]
-    pairs += [
-        Pair(c.question, c.answer, "correction", c.language or "", c.correction_id)
-        for c in active_corrections(session)
-    ]
-    return pairs
-
-
 def _shipped_allowlist(shipped: Iterable[dict[str, str]]) -> frozenset[str]:
     """Personal-looking strings already public in the shipped data (the company's contacts)."""
     found: set[str] = set()
@@ -142,19 +155,29 @@ def build_export(
 
     # Database pairs, redacted, newest-precedence last so the dict keeps the winner.
     database: dict[str, Pair] = {}
-    for raw in _database_pairs(session):
-        question, answer = redact(raw.text, allow=allow), redact(raw.completion, allow=allow)
+    for raw in taught_pairs(session):
+        question, answer = redact(raw.question, allow=allow), redact(raw.answer, allow=allow)
         redactions.update(question.counts)
         redactions.update(answer.counts)
         text, completion = question.text.strip(), answer.text.strip()
         if not normalize(text) or not normalize(completion):
             dropped["empty"] += 1
             continue
+        if is_non_answer(completion):
+            dropped["non_answer"] += 1
+            continue
         key = normalize(text)
         if key in database:
             dropped["duplicate"] += 1
         database[key] = Pair(
-            text, completion, raw.source, _language(text, raw.language), raw.correction_id
+            text,
+            completion,
+            raw.source,
+            _language(text, raw.language),
+            raw.correction_id,
+            prompt=redact(raw.prompt, allow=allow).text if raw.prompt else "",
+            reply_language=raw.reply_language,
+            history=tuple(Turn(t.role, redact(t.text, allow=allow).text) for t in raw.history),
         )
 
     train: dict[str, Pair] = {}
@@ -168,7 +191,13 @@ def build_export(
             item["text"], item["completion"], "shipped", detect(item["text"]).label
         )
     for key, pair in database.items():
-        if key in test:
+        if pair.source == "approved":
+            # Never a reference: a shipped test question keeps its own answer.
+            if key in test:
+                dropped["approved_in_test"] += 1
+            else:
+                train[key] = pair
+        elif key in test:
             test[key] = pair
         elif key in train or not _in_test_bucket(key, config.test_share):
             train[key] = pair
@@ -209,10 +238,14 @@ def _drop_leaks(train: list[Pair], test: list[Pair], threshold: float) -> list[P
 
 
 def _counts(pairs: Sequence[Pair]) -> dict[str, Any]:
+    database = [p for p in pairs if p.source != "shipped"]
     return {
         "total": len(pairs),
         "by_source": dict(sorted(Counter(p.source for p in pairs).items())),
         "by_language": dict(sorted(Counter(p.language for p in pairs).items())),
+        # Database pairs that train on the very prompt served, and those built as serving would.
+        "served_prompts": sum(1 for p in database if p.prompt),
+        "built_prompts": sum(1 for p in database if not p.prompt),
     }
 
 
@@ -221,7 +254,7 @@ def _summary(export: Export, redactions: Counter[str], dropped: Counter[str]) ->
         "train": _counts(export.train),
         "test": _counts(export.test),
         "database_pairs": len(export.db_keys),
-        "dropped": {k: dropped.get(k, 0) for k in ("duplicate", "empty", "leak")},
+        "dropped": {k: dropped.get(k, 0) for k in DROP_REASONS},
         "redacted": dict(sorted(redactions.items())),
     }
 

@@ -1,9 +1,13 @@
 """QLoRA fine-tuning of one candidate adapter on question/answer pairs, top to bottom.
 
-1. Every pair becomes one example: the serving prompt (:func:`model.prompting.build_prompt`,
-   with the reply language serving would choose for the question) followed by the answer and
-   the end-of-turn token (:func:`model.prompting.completion_text`). Labels cover the answer
-   only: the model is never taught to predict the customer's question or the system prompt.
+1. Every pair becomes one example (:mod:`training.examples`): the prompt its customer was served
+   (the stored prompt of a database pair, else the prompt serving builds from the stored reply
+   language and earlier turns, else a new chat's prompt for a shipped pair) followed by the
+   answer and the end-of-turn token (:func:`model.prompting.completion_text`). Prompt and
+   answer are tokenized as one text, as the model reads them; labels cover the answer and the
+   end-of-turn token only, never the customer's words or the system prompt. An example longer
+   than ``max_length`` is dropped and counted, never cut: a cut answer would lose its
+   end-of-turn token and teach the model to run on.
 2. LoRA (seed configuration: r=32, alpha=16, dropout=0.1, bias none, CAUSAL_LM) goes on the
    base as loaded for serving (NF4 by default); only the LoRA weights train.
 3. AdamW with linear warm-up and decay, gradient clipping, seeded shuffling; the loss is logged
@@ -24,7 +28,7 @@ import math
 import platform
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,16 +37,26 @@ import torch
 
 from model.config import PromptConfig
 from model.fingerprint import ADAPTER_METADATA
-from model.prompting import build_prompt, completion_text
-from model.text.langid import detect
-from model.text.policy import reply_policy
 from training.config import TrainConfig
+from training.examples import (
+    IGNORE_INDEX,
+    Example,
+    collate,
+    encode,
+    encode_example,
+    encode_pairs,
+    example_prompt,
+    prompt_for,
+)
 
 __all__ = [
+    "IGNORE_INDEX",
     "METADATA_FILE",
     "Example",
     "TrainResult",
+    "encode_example",
     "encode_pairs",
+    "example_prompt",
     "lora_config",
     "prompt_for",
     "train_adapter",
@@ -51,15 +65,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 METADATA_FILE = ADAPTER_METADATA  # serving reads the base fingerprint from it
-IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class Example:
-    """Token ids of one training example and its labels (``-100`` where no loss is taken)."""
-
-    input_ids: list[int]
-    labels: list[int]
 
 
 @dataclass
@@ -69,6 +74,7 @@ class TrainResult:
     adapter_dir: Path
     examples: int
     skipped: int
+    """Pairs dropped as longer than ``max_length`` tokens (never cut: see the module doc)."""
     epochs: int
     steps: int
     loss_steps: list[tuple[float, float]] = field(default_factory=list)
@@ -80,6 +86,8 @@ class TrainResult:
     """Tokens (prompt and answer, no padding) pushed through the model."""
     trainable_parameters: int = 0
     total_parameters: int = 0
+    served_prompts: int = 0
+    """Examples trained on the very prompt their customer was served."""
 
     @property
     def tokens_per_s(self) -> float:
@@ -88,64 +96,6 @@ class TrainResult:
     @property
     def final_loss(self) -> float:
         return self.loss_epochs[-1][1] if self.loss_epochs else float("nan")
-
-
-def prompt_for(
-    question: str, tokenizer: Any, *, compact: bool, config: PromptConfig | None = None
-) -> str:
-    """The prompt serving builds for a new chat's ``question`` (no history, no preference)."""
-    language = reply_policy(detect(question).label).language
-    return build_prompt(
-        question, language=language, tokenizer=tokenizer, config=config, compact=compact
-    )
-
-
-def encode_pairs(
-    pairs: Sequence[dict[str, str]],
-    tokenizer: Any,
-    *,
-    compact: bool,
-    max_length: int,
-    prompt: PromptConfig | None = None,
-) -> tuple[list[Example], int]:
-    """Tokenize pairs into examples; returns (examples, how many were skipped as too long).
-
-    The prompt and the answer are tokenized separately and joined, exactly as serving feeds
-    the prompt's tokens and then generates. An example longer than ``max_length`` loses the
-    end of its answer; one whose prompt alone leaves no room for an answer token is skipped.
-    """
-    examples: list[Example] = []
-    skipped = 0
-    for pair in pairs:
-        text = prompt_for(pair["text"], tokenizer, compact=compact, config=prompt)
-        answer = completion_text(pair["completion"], tokenizer)
-        prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-        if len(prompt_ids) >= max_length or not answer_ids:
-            skipped += 1
-            continue
-        answer_ids = answer_ids[: max_length - len(prompt_ids)]
-        examples.append(
-            Example(
-                input_ids=prompt_ids + answer_ids,
-                labels=[IGNORE_INDEX] * len(prompt_ids) + answer_ids,
-            )
-        )
-    return examples, skipped
-
-
-def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch; padding is masked out of attention and loss."""
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, example in enumerate(examples):
-        n = len(example.input_ids)
-        ids[row, :n] = torch.tensor(example.input_ids)
-        labels[row, :n] = torch.tensor(example.labels)
-        mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
 def lora_config(config: TrainConfig) -> Any:
@@ -178,7 +128,7 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def data_fingerprint(pairs: Sequence[dict[str, str]]) -> str:
+def data_fingerprint(pairs: Sequence[Mapping[str, Any]]) -> str:
     """A short hash of the training pairs, recorded with the adapter."""
     digest = hashlib.sha256(json.dumps(list(pairs), ensure_ascii=False).encode())
     return digest.hexdigest()[:16]
@@ -186,7 +136,7 @@ def data_fingerprint(pairs: Sequence[dict[str, str]]) -> str:
 
 def train_adapter(
     loaded: Any,
-    pairs: Sequence[dict[str, str]],
+    pairs: Sequence[Mapping[str, Any]],
     out_dir: Path,
     config: TrainConfig,
     *,
@@ -211,7 +161,7 @@ def train_adapter(
 
 def _train(
     loaded: Any,
-    pairs: Sequence[dict[str, str]],
+    pairs: Sequence[Mapping[str, Any]],
     out_dir: Path,
     config: TrainConfig,
     compact: bool,
@@ -223,11 +173,17 @@ def _train(
 
     _seed_everything(config.seed)
     tokenizer = loaded.tokenizer
-    examples, skipped = encode_pairs(
-        pairs, tokenizer, compact=compact, max_length=config.max_length, prompt=prompt
-    )
+    encoded = encode(pairs, tokenizer, compact=compact, max_length=config.max_length, prompt=prompt)
+    examples = encoded.examples
     if not examples:
-        raise ValueError("no training examples: every pair was empty or too long")
+        raise ValueError(f"no training examples: all {len(pairs)} pairs are over max_length")
+    if encoded.too_long:
+        log.warning(
+            "%d of %d pairs are longer than %d tokens and do not train",
+            encoded.too_long,
+            len(pairs),
+            config.max_length,
+        )
 
     model = loaded.model
     if getattr(model, "is_loaded_in_4bit", False):
@@ -245,11 +201,12 @@ def _train(
     result = TrainResult(
         adapter_dir=out_dir,
         examples=len(examples),
-        skipped=skipped,
+        skipped=encoded.too_long,
         epochs=config.epochs,
         steps=total_steps,
         trainable_parameters=sum(p.numel() for p in trainable),
         total_parameters=sum(p.numel() for p in model.parameters()),
+        served_prompts=encoded.served_prompts,
     )
     device = loaded.device
     started = time.perf_counter()
@@ -293,6 +250,7 @@ def _train(
         "result": {
             "examples": result.examples,
             "skipped": result.skipped,
+            "served_prompts": result.served_prompts,
             "steps": result.steps,
             "seconds": result.seconds,
             "tokens": result.tokens,
