@@ -154,7 +154,7 @@ def _columns(names: list[str], line: int, problems: list[Problem]) -> list[str] 
                 "question, answer, register (optional), topic (optional)",
             )
         )
-    if missing:
+    elif missing:  # an unknown column is most likely the missing one misspelled
         problems.append(Problem(line, f"no {' or '.join(missing)} column"))
     twice = sorted({m for m in mapped if m and mapped.count(m) > 1})
     if twice:
