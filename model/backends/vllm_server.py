@@ -78,11 +78,15 @@ def server_command(
     port: int,
     *,
     served_name: str | None = None,
-    max_lora_rank: int = 16,
+    max_lora_rank: int = 32,
     dtype: str = "bfloat16",
     extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """The command line of an OpenAI-compatible server with run-time LoRA."""
+    """The command line of an OpenAI-compatible server with run-time LoRA.
+
+    ``max_lora_rank`` 32 is the rank the nightly training uses (training/config.py); the
+    server refuses adapters of a higher rank.
+    """
     command = [
         str(python),
         "-m",
@@ -117,7 +121,7 @@ def start_server(
     kv_cache_gib: int = 1,
     timeout_s: float = 300.0,
     served_name: str | None = None,
-    max_lora_rank: int = 16,
+    max_lora_rank: int = 32,
     extra: tuple[str, ...] = (),
 ) -> ServerProcess:
     """Start the server and wait until it lists its model; raises :class:`ServerFailed`."""

@@ -61,7 +61,7 @@ def too_large_adapter(quick_model_dir: Path, tmp_path_factory: pytest.TempPathFa
         r=MAX_LORA_RANK * 2, lora_alpha=16, target_modules=["q_proj", "v_proj"],
         init_lora_weights=False,
     )  # fmt: skip
-    out = tmp_path_factory.mktemp("vllm-server-large") / "r32"
+    out = tmp_path_factory.mktemp("vllm-server-large") / "too-large"
     get_peft_model(base, config).save_pretrained(out)
     return out
 
