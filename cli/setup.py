@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import JsonFlag, emit, fail, get_settings, open_database, safe_url
+from cli.common import EXIT_USAGE, JsonFlag, emit, fail, get_settings, open_database, safe_url
 
 if TYPE_CHECKING:
     from wiring.settings import Settings
@@ -23,6 +23,14 @@ def init(
     quick: Annotated[
         bool, typer.Option("--quick", help="Build a very small starter model (under a minute).")
     ] = False,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size",
+            help="Starter model size: quick, default or large (about 60M parameters, for "
+            "GPU hosts and benchmarks; serve it with UTTOR_BASE_MODEL).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create or upgrade the database, build the starter model if absent, load the knowledge base.
@@ -30,6 +38,12 @@ def init(
     Idempotent: a second run changes nothing. The starter model is built only when
     UTTOR_BASE_MODEL is unset.
     """
+    from training.starter_config import SIZES
+
+    if size is not None and size not in SIZES:
+        fail(f"--size must be one of {', '.join(SIZES)}, not {size!r}", EXIT_USAGE)
+    if quick and size not in (None, "quick"):
+        fail(f"--quick and --size {size} ask for two different models", EXIT_USAGE)
     from migrations.runner import heads, upgrade
     from operations.errors import Refused
     from operations.knowledge import load_shipped_knowledge
@@ -47,8 +61,11 @@ def init(
     note = ""
     if settings.base_model:
         base_model = settings.base_model
+    elif size == "large":
+        starter, note = _ensure_sized(settings, size, not as_json)
+        base_model = str(starter)
     else:
-        starter, note = _ensure_starter(settings, quick, not as_json)
+        starter, note = _ensure_starter(settings, quick or size == "quick", not as_json)
         base_model = str(starter)
     result = {
         "home": str(settings.home.resolve()),
@@ -88,3 +105,17 @@ def _ensure_starter(settings: Settings, quick: bool, progress: bool) -> tuple[Pa
         settings.models_dir, corpus_dir=CORPUS_DIR, quick=quick, progress=progress
     )
     return built, ""
+
+
+def _ensure_sized(settings: Settings, size: str, progress: bool) -> tuple[Path, str]:
+    """A starter model of ``size`` that serving does not pick by itself (built when absent)."""
+    from model.starter import is_starter_model
+    from training.data import CORPUS_DIR
+    from training.starter import build_starter
+    from training.starter_config import SIZES
+
+    config = SIZES[size]
+    target = settings.models_dir / config.name
+    if not is_starter_model(target):
+        build_starter(target, corpus_dir=CORPUS_DIR, config=config, progress=progress)
+    return target, f"serve it with UTTOR_BASE_MODEL={target.resolve()}"

@@ -68,3 +68,25 @@ QUICK = StarterConfig(
     steps=120,
     warmup_steps=10,
 )
+#: A larger starter for GPU hosts and benchmarks (``uttor init --size large``): about 60M
+#: parameters, pretrained on every CPU core for a few minutes. Too short a schedule to learn
+#: much of the corpus; it is there so that GPU generation, QLoRA training and vLLM can be
+#: measured offline on a model whose matrices are big enough to keep a GPU busy.
+LARGE = StarterConfig(
+    name="starter-large",
+    vocab_size=8000,
+    hidden_size=768,
+    intermediate_size=2048,
+    num_layers=8,
+    num_heads=12,
+    max_positions=2048,
+    block_size=256,
+    batch_size=12,
+    micro_batch=4,
+    steps=60,
+    learning_rate=1e-3,
+    warmup_steps=10,
+    threads=None,
+)
+#: The sizes ``uttor init --size`` builds, by name.
+SIZES: dict[str, StarterConfig] = {"quick": QUICK, "default": DEFAULT, "large": LARGE}
