@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,6 +155,15 @@ def set_telegram_message_id(session: Session, *, message_id: int, telegram_messa
         raise NotFound(f"no message with id {message_id}")
     message.telegram_message_id = telegram_message_id
     session.flush()
+
+
+def record_sent_ids(session: Session, sent: Sequence[tuple[int, int]]) -> None:
+    """Record ``(message id, Telegram message id)`` of several sent messages in one statement."""
+    if sent:
+        session.execute(
+            update(Message),
+            [{"id": message_id, "telegram_message_id": tg_id} for message_id, tg_id in sent],
+        )
 
 
 def add_reply(

@@ -335,3 +335,35 @@ class Knowledge(Base):
     topic: Mapped[str | None] = mapped_column(String(64))
     """What the entry is about; entries of one topic answer it in each register."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: Rate-limit verdicts kept on inbox rows (see ``storage/inbox.py``).
+VERDICTS = ("allow", "note", "drop")
+
+
+class InboxUpdate(Base):
+    """A Telegram update as it arrived: stored before Telegram is told, handled exactly once.
+
+    Unique by Telegram's ``update_id``, so a redelivered update is stored once. A worker
+    claims a row (``claimed_by`` until ``claimed_until``) and marks it ``done_at``; the
+    payload is dropped then, the row is kept a day so that late redeliveries stay duplicates.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        _one_of("verdict", VERDICTS, "verdict"),
+        Index("ix_inbox_chat_update", "chat_key", "update_id"),
+        Index("ix_inbox_done_update", "done_at", "update_id"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[int] = mapped_column(BigInteger)
+    """The Telegram chat the update belongs to (0: none); one chat's updates run in order."""
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    verdict: Mapped[str | None] = mapped_column(String(8))
+    """The per-customer rate limit's verdict on this update, counted by later ones."""
