@@ -12,6 +12,8 @@ from typing import Literal
 
 Quantization = Literal["nf4", "none"]
 SystemStyle = Literal["auto", "compact", "full"]
+Unsure = Literal["handoff", "model"]
+Related = Literal["auto", "model", "handoff"]
 
 
 @dataclass(frozen=True)
@@ -78,15 +80,27 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class MemoryConfig:
-    """When a remembered answer is used instead of the model."""
+    """What the company knows, and when a stored answer is sent instead of the model's."""
 
-    threshold: float = 0.65
-    """Weighted trigram similarity at or above which a question counts as the same question
-    (paraphrases in our tests score 0.69 and up, different questions 0.58 and less)."""
+    threshold: float = 0.76
+    """Similarity (cosine of :mod:`model.retrieval` features, 0 to 1) at or above which a question
+    reuses an agent's correction of a near-duplicate question (guards permitting)."""
+    knowledge_threshold: float = 0.6
+    """Topic vote (best entry's similarity + the topic centroid's, 0 to 2) at or above which the
+    question counts as asking that knowledge-base topic and gets its entry's answer."""
+    entry_threshold: float = 0.2
+    """Least similarity of the knowledge entry whose answer is sent to the question asked."""
+    related_threshold: float = 0.3
+    """Least similarity of an entry put into the model's prompt; below it nothing is related
+    and a question that is not small talk is handed to an agent (``unsure``)."""
+    prompt_entries: int = 3
+    """Most retrieved entries in the model's prompt."""
     min_chars: int = 6
-    """Questions shorter than this (normalized) never match: "ok" or "hi" need context."""
+    """Questions shorter than this (normalized) never reuse a correction: "ok" needs context."""
     use_knowledge: bool = True
-    """Also answer from the shipped knowledge base, after the corrections."""
+    """Answer from the knowledge base too (off: corrections only)."""
+    embedding_model: str | None = None
+    """Local sentence-transformers folder whose similarity is blended into retrieval's."""
 
 
 @dataclass(frozen=True)
@@ -109,3 +123,10 @@ class PipelineConfig:
     """Most recent messages of the chat read as context (then cut to the token budget)."""
     store_prompts: bool = True
     """Keep each model prompt in its reply record (for agents and debugging)."""
+    unsure: Unsure = "handoff"
+    """A question nothing the company knows answers (and not small talk): ``handoff`` sends the
+    honest note that an agent will answer and flags it; ``model`` lets the model answer."""
+    related: Related = "auto"
+    """A question with related entries but no confident stored answer: ``model`` answers with
+    the entries in its prompt; ``handoff`` treats it as unsure; ``auto`` is ``model`` for chat
+    models and ``handoff`` for starter models, which were not trained to read entries."""

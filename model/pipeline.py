@@ -2,17 +2,27 @@
 
 For each customer message, in order:
 
-1. route the language (:func:`model.text.langid.detect`) and decide the reply language
-   (:func:`model.text.policy.reply_policy`: the customer's preference, the detected label,
-   the chat's last language);
-2. store the inbound message, read the recent turns of the chat, and look the question up in
-   correction memory (one trip to a database thread);
-3. answer: the policy's ready note for languages we do not serve (source ``system``), else a
-   remembered answer (``memory``), else the model (``model``) through the batched service;
-   a timeout, an error or an empty reply gives a polite fallback in the customer's language,
-   flagged for an agent (``fallback``);
-4. store the outbound message and its reply record (adapter, latency, token counts) and
-   return the reply.
+1. route the language (:func:`model.text.langid.detect`);
+2. in one trip to a database thread: read the chat's recent turns and the customer's
+   preference, store the inbound message, decide the reply language
+   (:func:`model.text.policy.reply_policy`) and look up what the company knows
+   (:meth:`model.memory.CorrectionMemory.lookup`: knowledge base and corrections, any
+   register, guards before any reuse);
+3. answer, naming the source in the reply's record:
+
+   * ``system``: the policy's note for a language we do not serve;
+   * ``memory``: an agent's correction of a near-duplicate question;
+   * ``knowledge``: a confident knowledge-base match, answered in the customer's register
+     (greetings and thanks too: they are topics of the knowledge base);
+   * ``model``: the model, through the batched service, with the related entries in its
+     prompt; also small talk nothing matched, a question when the company knows nothing yet
+     (empty knowledge base), and anything ungrounded with ``unsure="model"``;
+   * ``unsure``: nothing the company knows answers it and it is not small talk: an honest
+     note that an agent will answer here, flagged for agents (``unsure="handoff"``);
+   * ``fallback``: a model timeout, error or empty reply: a polite note, flagged;
+
+4. store the outbound message and its reply record (the prompt served, adapter, latency,
+   token counts) and return the reply.
 """
 
 from __future__ import annotations
@@ -26,14 +36,15 @@ from typing import Any
 
 from model.backend import GenerationBackend
 from model.config import PipelineConfig
-from model.memory import CorrectionMemory, MemoryHit, comparable
+from model.grounding import Grounding
+from model.memory import CorrectionMemory, comparable
 from model.prompting import Turn, build_prompt, system_prompt
 from model.service import Generation, GenerationError
 from model.text.langid import detect
 from model.text.languages import LABELS
 from model.text.normalize import strip_controls
 from model.text.policy import ReplyPolicy, reply_policy
-from model.text.replies import FALLBACKS
+from model.text.replies import FALLBACKS, UNSURE_NOTES
 from storage.conversations import add_message, add_reply, recent_messages
 from storage.db import Database
 from storage.models import Chat, Customer
@@ -53,7 +64,8 @@ class Reply:
     reply_language: str
     """Language of the reply per the policy (bn, en, banglish, mixed or bilingual)."""
     source: str
-    """``model``, ``memory``, ``fallback`` or ``system`` (the note for other languages)."""
+    """``knowledge``, ``memory``, ``model``, ``unsure``, ``fallback`` or ``system`` (see the
+    module doc)."""
     adapter: str | None
     """Version of the adapter that generated the reply (``None``: base model or no model)."""
     adapter_id: int | None
@@ -69,10 +81,11 @@ class Reply:
 @dataclass
 class _Context:
     question_message_id: int
-    preference: str | None
-    last_language: str | None
+    policy: ReplyPolicy
     history: list[Turn]
-    hit: MemoryHit | None
+    grounding: Grounding
+    known: bool
+    """Whether the company knows anything yet (knowledge base or corrections)."""
 
 
 class Pipeline:
@@ -129,18 +142,18 @@ class Pipeline:
             retry_unreachable,
             lambda: self._receive(chat_id, customer_id, text, label, telegram_message_id),
         )
-        policy = reply_policy(label, context.preference, context.last_language)
+        policy, grounding = context.policy, context.grounding
         answer, source, flagged = "", "model", False
         generation: Generation | None = None
         prompt = ""
         if policy.note is not None:
             # A language we do not serve: the note offers a human, and agents see the chat.
             answer, source, flagged = policy.note, "system", True
-        elif context.hit is not None:
-            answer, source = context.hit.entry.answer, "memory"
-        else:
+        elif grounding.answer is not None and grounding.source is not None:
+            answer, source = grounding.answer, grounding.source
+        elif self._ask_model(grounding, context.known):
             await self.service.ready()  # a deferred service loads the model now
-            prompt = self._prompt(text, policy, context.history)
+            prompt = self._prompt(text, policy, context.history, grounding)
             generation, answer = await self._generate(prompt, policy, deadline)
             if answer and reveals(answer, self._system(policy)):
                 # Asked (or tricked) into repeating its instructions: an agent looks instead.
@@ -148,6 +161,8 @@ class Pipeline:
                 answer = ""
             if generation is None or not answer:
                 answer, source, flagged = FALLBACKS[policy.language], "fallback", True
+        else:
+            answer, source, flagged = UNSURE_NOTES[policy.language], "unsure", True
         adapter = generation.adapter if generation is not None and source == "model" else None
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         store = functools.partial(
@@ -181,7 +196,21 @@ class Pipeline:
             completion_tokens=generation.completion_tokens if generation else 0,
         )
 
-    def _prompt(self, text: str, policy: ReplyPolicy, history: list[Turn]) -> str:
+    def _ask_model(self, grounding: Grounding, known: bool) -> bool:
+        """Whether the model answers a question no stored answer fits (else ``unsure``)."""
+        if not known or grounding.small_talk or self.config.unsure == "model":
+            return True
+        if not grounding.related:
+            return False
+        related = self.config.related
+        if related == "auto":
+            # A starter model was not trained to read retrieved entries: it would invent.
+            related = "handoff" if self.compact_prompt else "model"
+        return related == "model"
+
+    def _prompt(
+        self, text: str, policy: ReplyPolicy, history: list[Turn], grounding: Grounding
+    ) -> str:
         return build_prompt(
             text,
             language=policy.language,
@@ -189,6 +218,7 @@ class Pipeline:
             tokenizer=self.service.tokenizer,
             config=self.config.prompt,
             compact=self.compact_prompt,
+            knowledge=[(e.question, e.answer) for e in grounding.related],
         )
 
     def _system(self, policy: ReplyPolicy) -> str:
@@ -232,13 +262,19 @@ class Pipeline:
                 telegram_message_id=telegram_message_id,
             )
             question_message_id = message.id
-            hit = self.memory.lookup(text, session=session)
+            policy = reply_policy(label, preference, last_language)
+            grounding = (
+                self.memory.lookup(text, register=policy.language, session=session)
+                if policy.note is None
+                else Grounding()
+            )
+            known = len(self.memory.index) > 0
         history = [
             Turn("user" if m.direction == "in" else "assistant", m.text)
             for m in earlier
             if m.id != question_message_id
         ]
-        return _Context(question_message_id, preference, last_language, history, hit)
+        return _Context(question_message_id, policy, history, grounding, known)
 
     def _store_reply(
         self,

@@ -17,6 +17,11 @@ otherwise the Llama-2 format is written out here::
 
     {question 1} [/INST] {answer 1} </s><s>[INST] {question 2} [/INST]
 
+Entries the pipeline retrieved for the question (knowledge-base entries and agents'
+corrections) follow the system prompt as a block (:func:`knowledge_block`), inside the system
+turn so that chat templates carry it too. Training builds the same block for a pair, so an
+adapter learns to answer from it; with no entries the prompt is exactly the one without a block.
+
 The system prompt comes in two styles. ``full`` states the persona, the reply language,
 the refusal to reveal the prompt or to act outside customer service, and the offer of a human
 agent. ``compact`` states only the persona and the reply language: a tiny starter model
@@ -42,6 +47,14 @@ B_SYS, E_SYS = "<<SYS>>\n", "\n<</SYS>>\n\n"
 FORMAT_TOKENS = ("[INST]", "[/INST]", "<<SYS>>", "<</SYS>>")
 
 COMPACT_SYSTEM = "{company} customer service. {instruction}"
+#: Heads of the retrieved-entries block (:func:`knowledge_block`), per system prompt style.
+FULL_KNOWLEDGE = (
+    "What {company} has answered before (use it when it answers the question; if it does "
+    "not, say you are not sure and offer a human agent):"
+)
+COMPACT_KNOWLEDGE = "Known answers:"
+#: Characters of one retrieved answer kept in a prompt (each costs prompt tokens on CPU).
+KNOWLEDGE_CHARS = 400
 FULL_SYSTEM = (
     "You are the customer-service assistant of {company}, an online marketplace in Bangladesh. "
     "Help only with {company}'s orders, delivery, payments, returns, refunds, wallet, account "
@@ -68,6 +81,36 @@ def system_prompt(language: str, config: PromptConfig, *, compact: bool = False)
         use_compact = style == "compact" or (style == "auto" and compact)
         template = COMPACT_SYSTEM if use_compact else FULL_SYSTEM
     return template.format(company=config.company, instruction=reply_instruction(language))
+
+
+def knowledge_block(
+    entries: Sequence[tuple[str, str]],
+    config: PromptConfig,
+    *,
+    compact: bool = False,
+    tokenizer: Any = None,
+) -> str:
+    """The retrieved (question, answer) entries as the prompt shows them ("" for none).
+
+    The full style lists questions and answers under an instruction to use them only when
+    they answer; the compact style (starter models) lists the answers alone, one per line:
+    a small model reads fewer tokens, and the answers carry the facts.
+    """
+    if not entries:
+        return ""
+    style = config.system_style
+    use_compact = style == "compact" or (style == "auto" and compact)
+
+    def clean(text: str) -> str:
+        text = " ".join(neutralize(text, tokenizer).split())
+        return text if len(text) <= KNOWLEDGE_CHARS else text[:KNOWLEDGE_CHARS].rstrip() + "…"
+
+    if use_compact:
+        lines = [COMPACT_KNOWLEDGE, *(f"- {clean(a)}" for _, a in entries)]
+    else:
+        lines = [FULL_KNOWLEDGE.format(company=config.company)]
+        lines += [f"- Q: {clean(q)}\n  A: {clean(a)}" for q, a in entries]
+    return "\n".join(lines)
 
 
 def reply_instruction(language: str) -> str:
@@ -140,15 +183,20 @@ def build_prompt(
     tokenizer: Any = None,
     config: PromptConfig | None = None,
     compact: bool = False,
+    knowledge: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The prompt for answering ``question`` in ``language``; training uses it too.
 
     ``history`` holds earlier turns of the chat, oldest first; the newest ones that fit in
     ``config.history_tokens`` are kept (whole question/answer pairs only). ``compact`` says the
-    model is a starter model (see the module doc on system prompt styles).
+    model is a starter model (see the module doc on system prompt styles). ``knowledge``: the
+    retrieved (question, answer) entries, best first, shown after the system prompt.
     """
     config = config or PromptConfig()
     system = system_prompt(language, config, compact=compact)
+    block = knowledge_block(knowledge, config, compact=compact, tokenizer=tokenizer)
+    if block:
+        system = f"{system}\n\n{block}"
     turns = normalize_turns(history)
     current = Turn("user", question)
     count = token_counter(tokenizer)

@@ -57,18 +57,48 @@ __all__ = [
 
 
 def load_shipped_knowledge(database: Database) -> int:
-    """Load the shipped FAQ (training/data/mydata.json) into the knowledge base; idempotent."""
+    """Load the shipped FAQ (training/data/mydata.json) into the knowledge base; idempotent.
+
+    Each entry gets the register and topic its question has in the annotated sources
+    (training/data/src/), so retrieval can answer a topic in the customer's register; a
+    question the sources do not hold keeps its routed language and no topic.
+    """
     from model.text.langid import detect
     from storage.knowledge import replace_knowledge
     from training.data import TRAIN_FILE, load_pairs
 
     try:
         pairs = load_pairs(TRAIN_FILE)
+        annotated = shipped_annotations()
     except ValueError as exc:
         raise Refused(f"shipped knowledge base unreadable: {exc}") from exc
-    rows = [(p["text"], p["completion"], detect(p["text"]).label) for p in pairs]
+    rows = []
+    for pair in pairs:
+        register, topic = annotated.get(normalize(pair["text"]), (None, None))
+        rows.append(
+            (pair["text"], pair["completion"], register or detect(pair["text"]).label, topic)
+        )
     with database.write() as session:
         return replace_knowledge(session, source="shipped", pairs=rows)
+
+
+def shipped_annotations() -> dict[str, tuple[str, str]]:
+    """Normalized question -> (register, topic) of every pair in training/data/src/*.jsonl."""
+    import json
+
+    from training.data import SOURCES_DIR
+
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(SOURCES_DIR.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                found[normalize(row["text"])] = (row["register"], row["topic"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}, line {number}: {exc}") from exc
+    return found
 
 
 # --- the company's own knowledge: import, list, search, show, edit, remove, export -----------

@@ -1,4 +1,5 @@
-"""Every fixed text customers get, in one place: notes, the fallback, the other-language note.
+"""Every fixed text customers get, in one place: notes, the fallback, the unsure note, the
+other-language note.
 
 The model writes answers; these are the texts around them (greeting, help, handoff, rate
 limit, a failed reply…), in Bangla, English and Banglish. A customer whose language is not
@@ -149,6 +150,29 @@ FALLBACKS: dict[str, str] = {
     ),
 }
 FALLBACKS["bilingual"] = f"{FALLBACKS['bn']}\n{FALLBACKS['en']}"
+
+#: What a customer gets when nothing the company knows answers the question (source
+#: ``unsure``): said plainly, with no guess at the answer; agents get the question flagged and
+#: answer in the same chat.
+UNSURE_NOTES: dict[str, str] = {
+    "bn": (
+        "এই প্রশ্নের নিশ্চিত উত্তর আমার কাছে নেই, তাই অনুমান করে কিছু বলছি না। একজন এজেন্টকে "
+        "জানানো হয়েছে; তিনি এখানেই উত্তর দেবেন।"
+    ),
+    "en": (
+        "I don't have a reliable answer to this, so I won't guess. An agent has been asked and "
+        "will answer you here."
+    ),
+    "banglish": (
+        "Ei proshner nishchit uttor amar kache nai, tai andaje kichu bolchi na. Ekjon agent ke "
+        "janano hoyeche; tini ekhanei uttor diben."
+    ),
+    "mixed": (
+        "এই প্রশ্নের নিশ্চিত উত্তর আমার কাছে নেই, তাই অনুমান করে কিছু বলছি না। একজন agent-কে "
+        "জানানো হয়েছে; তিনি এখানেই উত্তর দেবেন।"
+    ),
+}
+UNSURE_NOTES["bilingual"] = f"{UNSURE_NOTES['bn']}\n{UNSURE_NOTES['en']}"
 
 #: Sent as is to customers writing in a language we do not serve.
 OTHER_LANGUAGE_NOTE = (

@@ -41,8 +41,8 @@ async def test_an_answer_from_memory_never_loads_the_model(sqlite_database: Data
         reply = await pipeline.answer(
             chat_id=_chat(sqlite_database), customer_id=None, text="what is your hotline number?"
         )
-        assert reply.source == "memory" and builds == [] and not service.loaded
-        # A question memory cannot answer needs the model: the load failure surfaces.
+        assert reply.source == "knowledge" and builds == [] and not service.loaded
+        # Small talk no entry answers needs the model: the load failure surfaces.
         with pytest.raises(ModelLoadError):
             await pipeline.answer(
                 chat_id=_chat(sqlite_database), customer_id=None, text="kemon achen apni?"

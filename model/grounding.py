@@ -1,0 +1,255 @@
+"""What the company knows about a question: a stored answer to send, or entries to ground on.
+
+:func:`ground` reads a :class:`model.retrieval.RetrievalIndex` for one customer question and
+decides, in this order:
+
+1. **an agent's correction** whose question is a near-duplicate (cosine at least
+   ``threshold``) and passes the guards with exact place names
+   (:func:`model.guards.agree`) → its text, source ``memory``;
+2. **a knowledge topic** the question is confidently about: topics are voted by the best entry
+   of each (cosine) plus the question's cosine with the topic's centroid, and the winner must
+   reach ``knowledge_threshold``. The answer is the entry of that topic, in the customer's
+   register (else the nearest readable one), whose question is most similar to the one asked
+   and passes the guards → its answer, source ``knowledge``. An entry of another topic or one
+   the guards refuse is never sent;
+3. otherwise the entries whose questions score at least ``related_threshold`` are **related**:
+   the model answers with them in its prompt. None related means nothing grounds an answer.
+
+Small talk (greetings, thanks, goodbyes) is recognised too, so the pipeline can answer it
+naturally when the knowledge base has no greeting to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from model.config import MemoryConfig
+from model.guards import Reason, agree
+from model.retrieval import Entry, Hit, RetrievalIndex, concept_spans
+from model.text.translit import words
+
+__all__ = ["READABLE", "Grounding", "ground", "small_talk"]
+
+#: Registers to answer in, by reply language: the customer's own first, then what a reader of
+#: it reads best (Bengali script for mixed writers, English for Banglish writers).
+READABLE: dict[str, tuple[str, ...]] = {
+    "bn": ("bn", "mixed", "en", "banglish"),
+    "mixed": ("mixed", "bn", "en", "banglish"),
+    "banglish": ("banglish", "en", "mixed", "bn"),
+    "en": ("en", "banglish", "mixed", "bn"),
+    "bilingual": ("bn", "en", "mixed", "banglish"),
+}
+
+
+#: Entries read per question (all topics voted come from these).
+SEARCH_K = 24
+#: Weight of the answer's similarity, next to the question's, when choosing a topic's entry.
+ANSWER_WEIGHT = 0.5
+#: Share of the best entry's score (in the customer's register) an entry must reach to answer.
+NEAR_BEST = 0.6
+#: Similarity of two answers (in two registers) at which they state the same thing.
+SAME_ANSWER = 0.5
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The outcome of :func:`ground` for one question."""
+
+    answer: str | None = None
+    """A stored answer to send as it is (``None``: none qualifies)."""
+    source: Literal["memory", "knowledge"] | None = None
+    entry: Entry | None = None
+    """The entry whose answer is sent."""
+    topic: str | None = None
+    """The topic voted first (whether confident or not)."""
+    confidence: float = 0.0
+    """That topic's vote (best entry cosine + centroid cosine, 0 to 2)."""
+    related: tuple[Entry, ...] = field(default_factory=tuple)
+    """Entries for the model's prompt, best first (empty: nothing grounds an answer)."""
+    refused: Reason | None = None
+    """What the guards found different in the closest stored question, if they refused it."""
+    small_talk: bool = False
+
+
+_TALK = frozenset({"greet", "thank"})
+
+
+def small_talk(text: str) -> bool:
+    """True for a greeting, thanks or goodbye with at most two other words ("hi vai", "ok
+    thanks", "ধন্যবাদ ভাই")."""
+    tokens = words(text)
+    if not tokens or len(tokens) > 8:
+        return False
+    spans = concept_spans(tokens)
+    if not spans or not {name for _, _, name in spans} <= _TALK:
+        return False
+    covered = sum(end - start for start, end, _ in spans)
+    return len(tokens) - covered <= 2
+
+
+def ground(
+    index: RetrievalIndex,
+    question: str,
+    register: str,
+    config: MemoryConfig | None = None,
+    *,
+    allow_corrections: bool = True,
+) -> Grounding:
+    """Decide what grounds the answer to ``question`` for a reply in ``register``.
+
+    ``allow_corrections`` off skips step 1 (a question too short to reuse a correction).
+    """
+    config = config or MemoryConfig()
+    talk = small_talk(question)
+    if not len(index):
+        return Grounding(small_talk=talk)
+    vector = index.vector(question)
+    hits = index.search(vector, SEARCH_K)
+    refused: Reason | None = None
+    if allow_corrections:
+        for hit in hits:
+            if hit.entry.origin != "correction" or hit.score < config.threshold:
+                continue
+            verdict = agree(question, hit.entry.question)
+            if verdict:
+                return Grounding(
+                    hit.entry.answer,
+                    "memory",
+                    hit.entry,
+                    hit.entry.topic,
+                    hit.score,
+                    _related(hits, config),
+                    small_talk=talk,
+                )
+            refused = refused or verdict.reason
+    votes = _votes(index, vector, hits)
+    related = _related(hits, config)
+    if not votes:
+        return Grounding(refused=refused, related=related, small_talk=talk)
+    topic, confidence = votes[0]
+    if confidence >= config.knowledge_threshold:
+        chosen, reason = _pick(index, vector, question, topic, register, config)
+        if chosen is not None:
+            answer = chosen.answer
+            if register == "bilingual":
+                answer = _bilingual(index, vector, question, topic, chosen, config)
+            return Grounding(answer, "knowledge", chosen, topic, confidence, related, None, talk)
+        refused = refused or reason
+    return Grounding(None, None, None, topic, confidence, related, refused, talk)
+
+
+def _votes(
+    index: RetrievalIndex, vector: dict[str, float], hits: Sequence[Hit]
+) -> list[tuple[str, float]]:
+    """Topics (or single untopical entries, as ``#index``) by vote, best first."""
+    best: dict[str, float] = {}
+    for hit in hits:
+        if hit.entry.origin != "knowledge":
+            continue
+        key = hit.entry.topic if hit.entry.topic is not None else f"#{hit.index}"
+        best[key] = max(best.get(key, 0.0), hit.score)
+    votes = {
+        key: score + (index.topic_score(vector, key) if not key.startswith("#") else score)
+        for key, score in best.items()
+    }
+    return sorted(votes.items(), key=lambda item: -item[1])
+
+
+def _candidates(index: RetrievalIndex, topic: str) -> list[int]:
+    if topic.startswith("#"):
+        return [int(topic[1:])]
+    return index.members(topic)
+
+
+def _pick(
+    index: RetrievalIndex,
+    vector: dict[str, float],
+    question: str,
+    topic: str,
+    register: str,
+    config: MemoryConfig,
+    *,
+    registers: Sequence[str] | None = None,
+) -> tuple[Entry | None, Reason | None]:
+    """The topic's entry to answer from, and why none if none.
+
+    The first register of ``order`` the topic has entries in is the only one searched (the
+    customer's own when the knowledge base has it). Its entries are ranked by similarity to
+    the question, globally and among the topic's entries
+    (:meth:`RetrievalIndex.local_similarities`, the answer counting too); the first one close
+    enough to the best, close enough to the question and passing the guards is chosen.
+    """
+    order = registers or READABLE.get(register, READABLE["bilingual"])
+    members = [i for i in _candidates(index, topic) if index.entries[i].origin == "knowledge"]
+    local = index.local_similarities(vector, members)
+    scored = [
+        (index.similarity(vector, i) + q + ANSWER_WEIGHT * a, index.similarity(vector, i), i)
+        for (q, a), i in zip(local, members, strict=True)
+    ]
+    refused: Reason | None = None
+    by_register = {
+        wanted: sorted(
+            (item for item in scored if index.entries[item[2]].register == wanted),
+            key=lambda item: (-item[0], -item[2]),
+        )
+        for wanted in order
+    }
+    for wanted in order:
+        ranked = by_register[wanted]
+        best = ranked[0][0] if ranked else 0.0
+        for score, closeness, i in ranked:
+            # Far below the best match, an entry answers another question of the topic:
+            # when the best ones are refused, nothing of this register answers this one.
+            if score < NEAR_BEST * best:
+                break
+            if closeness < config.entry_threshold:
+                continue
+            verdict = agree(question, index.entries[i].question, general=True)
+            if not verdict:
+                refused = refused or verdict.reason
+                continue
+            if wanted == order[0]:
+                return index.entries[i], None
+            if i != ranked[0][2]:
+                break  # in another register, only its very best entry is trusted
+            # Found in another register: the customer's own entry stating the same thing
+            # (its answer alike) answers, else this one does (READABLE puts a register the
+            # customer reads first).
+            same = max(
+                ((index.answers_similarity(i, j), j) for _, _, j in by_register[order[0]]),
+                default=(0.0, i),
+            )
+            return index.entries[same[1] if same[0] >= SAME_ANSWER else i], None
+    return None, refused
+
+
+def _bilingual(
+    index: RetrievalIndex,
+    vector: dict[str, float],
+    question: str,
+    topic: str,
+    chosen: Entry,
+    config: MemoryConfig,
+) -> str:
+    """Bangla then English, for a customer whose language is not known yet."""
+    parts = [chosen.answer]
+    if chosen.register == "bn":
+        english, _ = _pick(index, vector, question, topic, "en", config, registers=("en",))
+        if english is not None:
+            parts.append(english.answer)
+    return "\n".join(parts)
+
+
+def _related(hits: Sequence[Hit], config: MemoryConfig) -> tuple[Entry, ...]:
+    """The best entries above the related threshold, one per distinct answer."""
+    chosen: list[Entry] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if hit.score < config.related_threshold or len(chosen) >= config.prompt_entries:
+            break
+        if hit.entry.answer not in seen:
+            seen.add(hit.entry.answer)
+            chosen.append(hit.entry)
+    return tuple(chosen)

@@ -1,0 +1,119 @@
+"""Guards before a stored answer is reused: what changes an answer must agree.
+
+Similar wording is not the same question. Before the pipeline sends a stored answer (a
+knowledge-base entry's or an agent's correction) for a new question, the two questions must
+agree on everything :mod:`model.text.entities` finds:
+
+* **negation**: as many negations in both ("refund ashche" vs "refund ashe nai", "I got" vs "I
+  haven't got", "ফেরত নেন" vs "ফেরত নেন না");
+* **numbers**: the same amounts, days, order ids and phone numbers ("18 hajar" vs "28 hajar",
+  "BG-10482756" vs "BG-10482765", "01711223344" vs "16789");
+* **places**: the same delivery region (Dhaka, elsewhere in Bangladesh, a remote upazila,
+  abroad); for an agent's correction also the same place names, since an agent may have answered
+  for that place only;
+* **payment instruments** and **kinds of goods**: the same ones ("credit card" vs "Nagad",
+  "jeans" vs "rice"), except that a stored question naming several ("bKash, Nagad or Rocket")
+  covers a question naming one of them.
+
+A knowledge-base answer states a rule, so there a stored question naming no place, instrument
+or goods covers one that names some (``general=True``); an agent's correction does not.
+
+Anything else that differs is left to retrieval's similarity. A failed guard never blocks an
+answer outright: the pipeline tries the next entry, or lets the model answer with the entries
+in its prompt, or hands the question to an agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from model.text.entities import goods, instruments, negations, numbers, places, regions
+from model.text.redact import find_pii
+
+__all__ = ["Reason", "Verdict", "agree", "looks_personal"]
+
+Reason = Literal["negation", "number", "place", "instrument", "goods"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a stored answer may be reused, and the first thing that differed if not."""
+
+    ok: bool
+    reason: Reason | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class _Facts:
+    negations: int
+    numbers: tuple[str, ...]
+    regions: frozenset[str]
+    places: frozenset[str]
+    instruments: frozenset[str]
+    goods: frozenset[str]
+
+
+@lru_cache(maxsize=8192)
+def _facts(text: str) -> _Facts:
+    return _Facts(
+        negations(text),
+        tuple(numbers(text)),
+        frozenset(regions(text)),
+        frozenset(places(text)),
+        frozenset(instruments(text)),
+        frozenset(goods(text)),
+    )
+
+
+def _covers(stored: frozenset[str], asked: frozenset[str], *, general: bool) -> bool:
+    """Same names; or a stored list of several that includes every name asked about; or, when
+    ``general``, a stored question that names none (a rule for all of them)."""
+    if stored == asked:
+        return True
+    if general and not stored:
+        return True
+    return len(stored) >= 2 and bool(asked) and asked <= stored
+
+
+def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
+    """Whether the answer to ``stored`` may answer ``question`` (see the module doc).
+
+    ``general``: the stored answer states a rule (a knowledge-base entry), so a stored question
+    that names no place, instrument or goods covers a question that names one ("ডেলিভারি চার্জ
+    কত?" answers "খুলনায় ডেলিভারি চার্জ কত?" with both fees). Otherwise (an agent's
+    correction, written for one customer's question) the names must be the same, place names
+    included, not only their delivery region. Negations and numbers must be the same always.
+    """
+    asked, known = _facts(question), _facts(stored)
+    if asked.negations != known.negations:
+        return Verdict(False, "negation")
+    if asked.numbers != known.numbers:
+        return Verdict(False, "number")
+    if not _covers(known.regions, asked.regions, general=general) or (
+        not general and asked.places != known.places
+    ):
+        return Verdict(False, "place")
+    if not _covers(known.instruments, asked.instruments, general=general):
+        return Verdict(False, "instrument")
+    if not _covers(known.goods, asked.goods, general=general):
+        return Verdict(False, "goods")
+    return Verdict(True)
+
+
+def looks_personal(answer: str) -> bool:
+    """True when an answer holds one customer's data: a phone, e-mail, card, NID, OTP…
+
+    An agent marks a correction personal when they write it; this catches the ones written
+    before that, or marked general by mistake, so they are not sent to other customers.
+    Order ids count too: an answer about ``BG-10002345`` is about that order.
+    """
+    if find_pii(answer):
+        return True
+    return any(len(n) == 8 for n in numbers(answer)) and "bg" in answer.casefold().replace(
+        "বিজি", "bg"
+    )

@@ -1,0 +1,200 @@
+"""Retrieval: transliteration meets spellings, registers find each other's entries, bounded time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from model.grounding import ground, small_talk
+from model.retrieval import MAX_CHARS, Entry, RetrievalIndex, features
+from model.text.translit import fold, romanize, skeleton, stem, words
+
+# A small knowledge base: five topics, one entry per register each (written for these tests).
+FIXTURE = {
+    "cancel": {
+        "bn": ("অর্ডার বাতিল করব কীভাবে?", "শিপ হওয়ার আগে মাই অর্ডার্স থেকে বাতিল করুন।"),
+        "en": ("How can I cancel an order?", "Cancel it under My Orders before it ships."),
+        "banglish": ("order batil korbo kivabe?", "Ship howar age My Orders theke batil korun."),
+        "mixed": ("Order cancel করব কীভাবে?", "Ship হওয়ার আগে My Orders থেকে cancel করুন।"),
+    },
+    "refund": {
+        "bn": ("রিফান্ড পেতে কত দিন লাগে?", "বিকাশে ৫ কার্যদিবস, কার্ডে ৭-১০ কার্যদিবস।"),
+        "en": ("How long does a refund take?", "5 working days to bKash, 7-10 to cards."),
+        "banglish": ("refund pete koto din lage?", "bKash e 5 working day, card e 7-10 din."),
+        "mixed": ("Refund পেতে কত দিন লাগে?", "bKash এ ৫ working day, card এ ৭-১০ দিন।"),
+    },
+    "cod": {
+        "bn": ("ক্যাশ অন ডেলিভারি আছে?", "জি, ২০,০০০ টাকা পর্যন্ত অর্ডারে।"),
+        "en": ("Do you have cash on delivery?", "Yes, for orders up to 20,000 taka."),
+        "banglish": ("cash on delivery ache?", "Ji, 20,000 taka porjonto order e."),
+        "mixed": ("Cash on delivery আছে?", "জি, ২০,০০০ টাকা পর্যন্ত order এ।"),
+    },
+    "address": {
+        "bn": ("ঠিকানা বদলাতে চাই", "শিপ হওয়ার আগে মাই অর্ডার্স থেকে ঠিকানা বদলান।"),
+        "en": ("I want to change my address", "Edit it under My Orders before it ships."),
+        "banglish": ("thikana change korte chai", "Ship er age My Orders theke edit korun."),
+        "mixed": ("Address change করতে চাই", "Ship এর আগে My Orders থেকে edit করুন।"),
+    },
+    "greeting": {
+        "bn": ("আসসালামু আলাইকুম", "ওয়ালাইকুম আসসালাম! কীভাবে সাহায্য করতে পারি?"),
+        "en": ("Hello", "Hello! How can I help?"),
+        "banglish": ("assalamu alaikum", "Walaikum assalam! Kivabe help korte pari?"),
+        "mixed": ("Hello, আছেন?", "জি, আছি! কীভাবে help করতে পারি?"),
+    },
+}
+# Questions in one register whose entry exists only in the others (it is removed first).
+CROSS = [
+    ("bn", "cancel", "আমার অর্ডারটা বাতিল করতে চাই"),
+    ("en", "cancel", "I want to cancel my order"),
+    ("banglish", "cancel", "amar order ta cancel korte chai"),
+    ("mixed", "cancel", "আমার order টা বাতিল করতে চাই"),
+    ("bn", "refund", "টাকা ফেরত পেতে কত দিন লাগবে?"),
+    ("en", "refund", "how many days for my refund"),
+    ("banglish", "refund", "refund kotodin lagbe vai"),
+    ("mixed", "refund", "Refund আসতে কতদিন লাগবে?"),
+    ("bn", "cod", "পণ্য হাতে পেয়ে টাকা দেওয়া যাবে? ক্যাশ অন ডেলিভারি?"),
+    ("en", "cod", "Can I pay cash on delivery?"),
+    ("banglish", "cod", "COD hobe?"),
+    ("mixed", "cod", "COD আছে?"),
+    ("bn", "address", "ডেলিভারির ঠিকানা পরিবর্তন করা যাবে?"),
+    ("en", "address", "can I edit the delivery address"),
+    ("banglish", "address", "address bodlano jabe?"),
+    ("mixed", "address", "ঠিকানা change করা যাবে?"),
+]
+
+
+def entries(*, without: tuple[str, str] | None = None) -> list[Entry]:
+    return [
+        Entry(q, a, register, topic)
+        for topic, by_register in FIXTURE.items()
+        for register, (q, a) in by_register.items()
+        if (register, topic) != without
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("টাকা", "taka"),
+        ("taka", "tk"),
+        ("ডেলিভারি", "delivery"),
+        ("delivery", "delivary"),
+        ("রিফান্ড", "refund"),
+        ("ক্যাশ", "cash"),
+        ("ক্যান্সেল", "cancel"),
+        ("ভাই", "vai"),
+        ("bhai", "vai"),
+        ("kivabe", "kibhabe"),
+        ("ফেরত", "phirot"),
+        ("অ্যাকাউন্ট", "account"),
+        ("ওয়ালেট", "wallet"),
+        ("অর্ডার", "order"),
+    ],
+)
+def test_spellings_of_one_word_share_a_skeleton(first: str, second: str) -> None:
+    assert skeleton(first) == skeleton(second)
+
+
+def test_romanization_and_stems() -> None:
+    assert romanize("কবে") == "kobe"
+    assert romanize("ক্যাশ") == "kyash"
+    assert romanize("অ্যাপ") == "ap"
+    assert romanize("order টা") == "order টা".replace("টা", "ta")
+    assert fold("kivabe") == fold("কিভাবে")
+    # Every form of a word gets one stem (classifier and case ending both go).
+    assert stem("অর্ডারটার") == stem("অর্ডারের") == stem("অর্ডার")
+    assert stem("ordertar") == stem("order") and stem("bkashe") == "bkash"
+    assert [stem(w) for w in words("bKash-এ Dhaka-তে")] == ["bkash", "এ", "dhaka", "তে"]
+    assert words("১০,০০০ টাকা, 5,000 tk") == ["10000", "টাকা", "5000", "tk"]
+
+
+def test_features_share_concepts_across_scripts() -> None:
+    english, bangla = features("How do I cancel?"), features("কীভাবে বাতিল করব?")
+    shared = {f for f in english if f.startswith("c:")} & {f for f in bangla if f.startswith("c:")}
+    assert shared == {"c:how", "c:cancel"}
+
+
+@pytest.mark.parametrize(("register", "topic", "question"), CROSS)
+def test_a_question_finds_its_topic_in_the_other_registers(
+    register: str, topic: str, question: str
+) -> None:
+    index = RetrievalIndex(entries(without=(register, topic)))
+    hits = index.search(question, k=3)
+    assert hits and hits[0].entry.topic == topic, [(h.entry.question, h.score) for h in hits]
+
+
+@pytest.mark.parametrize(("register", "topic", "question"), CROSS)
+def test_the_answer_comes_in_the_customers_register(
+    register: str, topic: str, question: str
+) -> None:
+    found = ground(RetrievalIndex(entries()), question, register)
+    assert found.source == "knowledge" and found.topic == topic
+    assert found.entry is not None and found.entry.register == register
+    assert found.answer == FIXTURE[topic][register][1]
+
+
+def test_recall_is_reported_per_register() -> None:
+    """The figure bench/retrieval.py reports, on this fixture: every register finds its topic
+    first even with its own entry removed."""
+    recall: dict[str, list[bool]] = {}
+    for register, topic, question in CROSS:
+        hits = RetrievalIndex(entries(without=(register, topic))).search(question, k=1)
+        recall.setdefault(register, []).append(hits[0].entry.topic == topic)
+    assert {r: sum(v) / len(v) for r, v in recall.items()} == dict.fromkeys(recall, 1.0)
+
+
+def test_an_empty_index_finds_nothing_and_does_not_fail() -> None:
+    index = RetrievalIndex([])
+    assert index.search("where is my order?") == []
+    found = ground(index, "where is my order?", "en")
+    assert found.answer is None and found.related == () and not found.small_talk
+
+
+def test_text_without_words_finds_nothing() -> None:
+    index = RetrievalIndex(entries())
+    assert index.search("?!… 🙂") == []
+    assert ground(index, "🙂🙂", "bilingual").answer is None
+
+
+def test_a_ten_thousand_character_question_is_cut_and_fast() -> None:
+    index = RetrievalIndex(entries() * 200)  # 4,000 entries
+    question = ("amar order ta cancel korte chai, " * 400)[:10_000]
+    started = time.perf_counter()
+    found = ground(index, question, "banglish")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5
+    assert features(question) == features(question[:MAX_CHARS])
+    assert found.topic == "cancel"
+
+
+def test_ties_prefer_the_newer_entry() -> None:
+    older = Entry("When will my refund come?", "old", "en", None, "correction", 1)
+    newer = Entry("When will my refund come?", "new", "en", None, "correction", 2)
+    hits = RetrievalIndex([older, newer]).search("when will my refund come")
+    assert [h.entry.answer for h in hits] == ["new", "old"] and hits[0].score == pytest.approx(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi", True),
+        ("Hello vai", True),
+        ("ধন্যবাদ ভাই", True),
+        ("thanks a lot!", True),
+        ("assalamu alaikum", True),
+        ("Thank you, bye", True),
+        ("hi, where is my order?", False),
+        ("refund kobe pabo", False),
+        ("", False),
+    ],
+)
+def test_small_talk(text: str, expected: bool) -> None:
+    assert small_talk(text) is expected
+
+
+def test_greetings_are_answered_from_the_greeting_topic() -> None:
+    index = RetrievalIndex(entries())
+    found = ground(index, "Assalamu alaikum vai", "banglish")
+    assert found.source == "knowledge" and found.topic == "greeting"
+    assert found.answer == FIXTURE["greeting"]["banglish"][1]
