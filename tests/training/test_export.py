@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from model.config import PipelineConfig
 from model.memory import CorrectionMemory
 from model.pipeline import Pipeline
@@ -30,6 +32,7 @@ from training.config import ExportConfig
 from training.data import load_pairs
 from training.examples import example_prompt, prompt_for
 from training.export import build_export, pair_key, read_manifest, trigrams, write_export
+from training.nonanswers import is_non_answer
 
 ALL_TRAIN = ExportConfig(test_share=0.0)
 
@@ -437,3 +440,37 @@ def test_approved_fixed_notes_are_not_exported(
     answers = _answers(_export(sqlite_database, shipped).train)
     assert answers.get(normalize("knowledge q?")) == "Delivery inside Dhaka costs 60 taka."
     assert not {normalize(f"{s} q?") for s in ("fallback", "system", "unsure")} & set(answers)
+
+
+@pytest.mark.parametrize(
+    ("answer", "stalls"),
+    [
+        # Stalling or acknowledging, in every register, alone or chained, courtesy around it.
+        ("Wait a minute please", True),
+        ("ok", True),
+        ("Okay, checking now.", True),
+        ("Sir, let me check.", True),
+        ("একটু অপেক্ষা করুন", True),
+        ("দেখছি ভাই।", True),
+        ("ঠিক আছে, চেক করছি", True),
+        ("ektu opekkha korun vai", True),
+        ("accha, dekhtesi", True),
+        ("ji, check korchi", True),
+        ("একটু wait করুন প্লিজ", True),
+        ("ok ভাই, check করছি", True),
+        ("...", True),
+        ("🙏", True),
+        # Short, but answers.
+        ("ji", False),
+        ("One", False),
+        ("হ্যাঁ, পাবেন।", False),
+        ("ok, 3 din lagbe", False),
+        ("Please check your spam folder.", False),
+        ("Wait 2-3 days for the refund.", False),
+        ("দেখছি, আপনার অর্ডার আজ পাঠানো হয়েছে।", False),
+        ("ektu opekkha korun, rider 10 minute e pouchabe", False),
+        ("ok\nchecking", False),  # two lines: not a one-line answer
+    ],
+)
+def test_non_answer_rule(answer: str, stalls: bool) -> None:
+    assert is_non_answer(answer) is stalls
