@@ -19,7 +19,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotConfig
 from model.backends.config import VllmConfig
-from model.config import AdapterConfig, DecodingConfig, MemoryConfig, PromptConfig, ServiceConfig
+from model.config import (
+    AdapterConfig,
+    DecodingConfig,
+    MemoryConfig,
+    PipelineConfig,
+    PromptConfig,
+    ServiceConfig,
+)
 from training.config import EvalConfig, ExportConfig, GateConfig, RetrainConfig, TrainConfig
 
 #: json_schema_extra key naming the config field ("ServiceConfig.max_batch") a setting fills.
@@ -203,14 +210,36 @@ class Settings(BaseSettings):
     memory_threshold: float = linked(
         MemoryConfig,
         "threshold",
-        "Weighted trigram similarity at which a question reuses a stored answer.",
+        "Similarity (0-1) at which a question reuses an agent's correction (guards permitting).",
         ge=0,
         le=1,
     )
     memory_knowledge: bool = linked(
         MemoryConfig,
         "use_knowledge",
-        "Also answer near-duplicates of knowledge-base questions from memory.",
+        "Answer from the knowledge base too (off: agents' corrections only).",
+    )
+    knowledge_threshold: float = linked(
+        MemoryConfig,
+        "knowledge_threshold",
+        "Topic vote (0-2) at which a question gets the knowledge base's answer.",
+        ge=0,
+        le=2,
+    )
+    embedding_model: str | None = linked(
+        MemoryConfig,
+        "embedding_model",
+        "Local sentence-transformers folder blended into retrieval (needs the package).",
+    )
+    unsure: Literal["handoff", "model"] = linked(
+        PipelineConfig,
+        "unsure",
+        "Ungrounded question: handoff (honest note, flagged for agents) or model.",
+    )
+    related_answer: Literal["auto", "model", "handoff"] = linked(
+        PipelineConfig,
+        "related",
+        "Related entries, no confident answer: model (entries in its prompt), handoff, auto.",
     )
     adapter_poll_s: float = linked(
         AdapterConfig, "poll_s", "Seconds between checks for a promoted adapter.", gt=0
