@@ -87,6 +87,7 @@ async def measure(
     per_chat = max(1, requests // chats)
     ids = await asyncio.to_thread(new_chats, database, chats * per_chat, first)
     latencies: list[float] = []
+    tokens: list[int] = []
     sources: Counter[str] = Counter()
 
     async def chat(number: int) -> None:
@@ -99,6 +100,8 @@ async def measure(
             )
             latencies.append((time.perf_counter() - started) * 1000)
             sources[reply.source] += 1
+            if reply.source == "model":
+                tokens.append(reply.completion_tokens)
 
     started = time.perf_counter()
     await asyncio.gather(*(chat(n) for n in range(chats)))
@@ -108,6 +111,8 @@ async def measure(
         "replies_per_s": round(len(latencies) / seconds, 2),
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1),
+        # bf16 on the server and NF4 here can word a reply differently: compare lengths too.
+        "mean_reply_tokens": round(statistics.mean(tokens), 1) if tokens else 0.0,
         "sources": dict(sources),
     }
 
@@ -259,8 +264,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{info['date']}; 1-minute load average {results['load_average_start'][0]} at start, "
         f"{results['load_average_end'][0]} at the end.",
         "",
-        "| chats | backend | replies/s | p50 ms | p95 ms | replies (sources) |",
-        "|---:|---|---:|---:|---:|---|",
+        "| chats | backend | replies/s | p50 ms | p95 ms | tokens/reply | replies (sources) |",
+        "|---:|---|---:|---:|---:|---:|---|",
     ]
     for chats in results["vllm_over_local"]:
         for backend in BACKENDS:
@@ -268,7 +273,7 @@ def markdown(results: dict[str, Any]) -> str:
             sources = ", ".join(f"{k} {v}" for k, v in sorted(row["sources"].items()))
             lines.append(
                 f"| {chats} | {backend} | {row['replies_per_s']} | {row['p50_ms']} "
-                f"| {row['p95_ms']} | {sources} |"
+                f"| {row['p95_ms']} | {row['mean_reply_tokens']} | {sources} |"
             )
     ratios = ", ".join(f"{c} chats {r}x" for c, r in results["vllm_over_local"].items())
     lines += ["", f"- vLLM / local replies/s: {ratios} (target >= 2x at 16 chats)"]
