@@ -14,7 +14,10 @@ import typer
 from cli.common import JsonFlag, base_model, emit, fail, get_settings, open_database
 
 if TYPE_CHECKING:
+    from model.pipeline import Pipeline
+    from storage.db import Database
     from training.job import AdapterSpec
+    from training.results import FactRun
     from wiring.settings import Settings
 
 __all__ = ["register"]
@@ -110,17 +113,40 @@ def eval_command(
     test: Annotated[
         Path | None, typer.Option("--test", help="Test pairs (default: shipped mytest.json).")
     ] = None,
+    facts: Annotated[
+        Path | None,
+        typer.Option(
+            "--facts",
+            help="Fact-check set (JSONL, e.g. training/data/facts.jsonl): fact accuracy and "
+            "contradiction rate per register, through the answering pipeline.",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="With --facts: only tune or unseen questions.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """ROUGE-1/2/L/Lsum of one adapter (or the base model) on a test set."""
-    from model.errors import ModelLoadError
-    from training.data import TEST_FILE, load_pairs
-    from training.evaluate import evaluate
-    from training.job import JobFailed, ModelUnderTest
-    from wiring.configs import eval_config, pipeline_config
-
+    """ROUGE of one adapter (or the base model) on a test set, or its fact accuracy (--facts)."""
     settings = get_settings()
     model = base_model(settings)
+    if facts is not None:
+        if test is not None:
+            fail("--facts and --test measure different things; give one of them")
+        _eval_facts(settings, model, facts, split, adapter, as_json)
+        return
+    if split is not None:
+        fail("--split goes with --facts")
+    _eval_rouge(settings, model, test, adapter, as_json)
+
+
+def _eval_rouge(
+    settings: Settings, model: str, test: Path | None, adapter: str, as_json: bool
+) -> None:
+    from model.errors import ModelLoadError
+    from training.data import TEST_FILE, load_pairs
+    from training.evaluate import AdapterUnavailable, ModelUnderTest, evaluate
+    from wiring.configs import eval_config, pipeline_config
+
     try:
         pairs = load_pairs(test or TEST_FILE)
     except ValueError as exc:
@@ -138,7 +164,7 @@ def eval_command(
             prompt=pipeline_config(settings).prompt,
         )
         subject.use(chosen)
-    except (ModelLoadError, JobFailed) as exc:
+    except (ModelLoadError, AdapterUnavailable) as exc:
         fail(str(exc))
     name = chosen.version if chosen else "base"
     import torch
@@ -167,6 +193,84 @@ def eval_command(
         typer.echo(f"{key}\t{value:.4f}")
     for language, scores in result.by_language.items():
         typer.echo(f"{language} ({result.counts[language]})\trougeL {scores['rougeL']:.4f}")
+
+
+def _eval_facts(
+    settings: Settings, model: str, path: Path, split: str | None, ref: str, as_json: bool
+) -> None:
+    """Ask every fact question through the answering pipeline, as a customer would be
+    answered, in a scratch copy of the database (docs/retraining.md, "Fact accuracy")."""
+    import asyncio
+    import tempfile
+
+    from model.errors import ModelLoadError
+    from training.evaluate import EVAL_WAIT_S
+    from training.facts import load_questions, run_set, scratch_copy, set_active_adapter, summary
+    from wiring.build import build_pipeline
+
+    try:
+        questions = load_questions(path, split)
+    except ValueError as exc:
+        fail(str(exc))
+    chosen = _adapter_for_eval(settings, ref)
+    name = chosen.version if chosen else "base"
+    # Answers are measured, not raced: on a busy machine a slow answer is still an answer.
+    patient = settings.model_copy(update={"generation_timeout_s": EVAL_WAIT_S})
+
+    async def ask(pipeline: Pipeline, scratch: Database) -> tuple[FactRun, set[str | None]]:
+        async with pipeline:
+            return await run_set(name, pipeline, scratch, questions, concurrency=settings.max_batch)
+
+    live = open_database(settings)
+    with tempfile.TemporaryDirectory(prefix="uttor-facts-") as folder:
+        try:
+            scratch = scratch_copy(live, Path(folder) / "facts.sqlite")
+        finally:
+            live.dispose()
+        try:
+            set_active_adapter(scratch, chosen.id if chosen else None)
+            pipeline = build_pipeline(patient, scratch, model, defer=True)
+            run, used = asyncio.run(ask(pipeline, scratch))
+        except ModelLoadError as exc:
+            fail(str(exc))
+        finally:
+            scratch.dispose()
+    expected = chosen.version if chosen else None
+    if used - {expected}:
+        fail(f"model answers came from {sorted(map(str, used))}, not {name}: see the log")
+    result = summary(run)
+    payload = {
+        "facts": str(path),
+        "split": split or "all",
+        "adapter": name,
+        "base_model": model,
+        **{k: v for k, v in result.items() if k != "name"},
+        "wrong": [
+            {
+                "id": a.id,
+                "register": a.register,
+                "question": a.question,
+                "answer": a.answer,
+                "source": a.source,
+                "contradicted": a.contradicted,
+            }  # fmt: skip
+            for a in run.answers
+            if not a.right
+        ],
+    }
+    if as_json:
+        emit(payload)
+        return
+    typer.echo(
+        f"{name} on {path} ({payload['split']}, {result['items']} questions, "
+        f"{result['seconds']:.0f} s, answered through the pipeline in a scratch database copy)"
+    )
+    typer.echo("register\tquestions\taccuracy\tcontradictions")
+    for register, data in [*result["by_register"].items(), ("all", result)]:
+        typer.echo(
+            f"{register}\t{data['items']}\t{data['accuracy']:.1%}\t{data['contradiction_rate']:.1%}"
+        )
+    typer.echo("sources: " + ", ".join(f"{k} {v}" for k, v in result["by_source"].items()))
 
 
 def _adapter_for_eval(settings: Settings, ref: str) -> AdapterSpec | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from model.config import DecodingConfig, PromptConfig
+from model.config import DecodingConfig, MemoryConfig, PipelineConfig, PromptConfig
 
 #: The ROUGE variant the gate decides on unless configured otherwise.
 PRIMARY_METRIC = "rougeL"
@@ -71,7 +72,7 @@ class EvalConfig:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     """Decoding as serving does it (greedy; the same token limit and repetition penalty)."""
     bootstrap_samples: int = 1000
-    """Paired bootstrap resamples for the 95 % interval of the difference."""
+    """Paired bootstrap resamples for the intervals of the difference (and the gate's)."""
     seed: int = 0
     """Seed of the bootstrap."""
     sample_size: int = 8
@@ -98,20 +99,43 @@ DEFAULT_CANARIES: tuple[Canary, ...] = (
 )
 
 
+FactRule = Literal["keep", "improve", "off"]
+
+
 @dataclass(frozen=True)
 class GateConfig:
-    """When a candidate adapter may replace the one in service."""
+    """When a candidate adapter may replace the one in service (docs/retraining.md)."""
 
     metric: str = PRIMARY_METRIC
     """ROUGE variant compared (rouge1, rouge2, rougeL, rougeLsum)."""
-    min_delta: float = 0.005
-    """The candidate must beat the incumbent on ``metric`` by at least this much."""
-    max_regression: float = 0.02
-    """No language with enough test items may drop by more than this on ``metric``."""
+    confidence: float = 0.95
+    """Confidence of the paired-bootstrap intervals every check decides on."""
+    min_delta: float = 0.0
+    """The lower end of the interval of the gain on ``metric`` must lie above this."""
+    max_regression: float = 0.0
+    """A language is vetoed when its whole interval lies below minus this."""
     min_language_items: int = 20
-    """Test items a language needs before its regression counts."""
+    """Test items a language needs before it can veto (fewer: too few to resample)."""
+    facts: FactRule = "keep"
+    """``keep``: refuse a candidate whose fact accuracy is lower (interval wholly below zero) or
+    whose contradictions are more frequent; ``improve``: also require the lower end of the
+    fact-accuracy gain above zero; ``off``: no fact check (and no fact evaluation)."""
     canaries: tuple[Canary, ...] = DEFAULT_CANARIES
     """Smoke-check questions, a few per register."""
+
+
+@dataclass(frozen=True)
+class FactsConfig:
+    """The fact-check set and the answering pipeline it runs through (as serving builds it)."""
+
+    file: Path | None = None
+    """Fact-check set (``None``: the shipped ``training/data/facts.jsonl``)."""
+    split: str | None = None
+    """Only the questions of this split (``tune`` or ``unseen``); ``None``: all of them."""
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    """Correction memory and knowledge lookup, as serving configures it."""
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    """Prompts, history and what replies store, as serving configures them."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +168,7 @@ class RetrainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    facts: FactsConfig = field(default_factory=FactsConfig)
 
     @property
     def adapters_dir(self) -> Path:

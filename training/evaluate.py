@@ -4,25 +4,30 @@ Answers are generated greedily in batches with the serving prompt; each answer i
 against its reference with ROUGE-1/2/L/Lsum F1 and the Bangla-aware tokenizer
 (:mod:`model.text.rouge`). Scores are reported overall (mean of per-pair F1, as the seed
 paper's tooling does), per routed language of the question, and — between two models scored
-on the same pairs — as a paired bootstrap 95 % confidence interval of the difference.
+on the same pairs — as a paired bootstrap confidence interval of the difference (95 % unless
+configured), which is also what the promotion gate decides on (:mod:`training.gate`).
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from model.config import PromptConfig
 from model.text.langid import detect
 from model.text.rouge import ROUGE_KEYS, score_pairs
 from training.config import EvalConfig
-from training.gate import LanguageScores
+from training.results import AdapterSpec
 
 __all__ = [
+    "AdapterUnavailable",
     "EvalResult",
     "Generator",
+    "ModelUnderTest",
+    "difference",
     "evaluate",
     "language_of",
     "paired_bootstrap",
@@ -31,6 +36,80 @@ __all__ = [
 
 #: ``generate(questions) -> (answers, new_tokens)``: one batch of greedy answers.
 Generator = Callable[[Sequence[str]], tuple[list[str], int]]
+
+
+#: Seconds a question may wait for the evaluation's generation service.
+EVAL_WAIT_S = 3600.0
+
+
+class AdapterUnavailable(Exception):
+    """The adapter to evaluate cannot be loaded onto this base; the message says why."""
+
+
+class ModelUnderTest:
+    """The base model behind the serving generation code, switched between adapters."""
+
+    def __init__(
+        self,
+        base_model: str,
+        quantization: str,
+        eval_config: EvalConfig,
+        *,
+        device: str | None = None,
+        prompt: PromptConfig | None = None,
+    ) -> None:
+        from model.config import AdapterConfig, LoadConfig, ServiceConfig
+        from model.loading import load_base
+        from model.service import GenerationService
+        from model.starter import is_starter_model
+
+        self.loaded = load_base(
+            LoadConfig(base_model, quantization=quantization, device=device)  # type: ignore[arg-type]
+        )
+        # Serving decides the same way (wiring/build.py): starter models get compact prompts.
+        self.compact = is_starter_model(Path(base_model))
+        self.prompt = prompt or PromptConfig()
+        # Answers are measured, not timed: a busy, niced process must not turn slow answers
+        # into fallbacks (the fact-check questions go through the service's queue).
+        config = ServiceConfig(
+            max_batch=eval_config.batch_size, decoding=eval_config.decoding, timeout_s=EVAL_WAIT_S
+        )
+        self.service = GenerationService(
+            self.loaded, config, adapters=AdapterConfig(follow_registry=False)
+        )
+        self.base_model = base_model
+
+    def use(self, adapter: AdapterSpec | None) -> None:
+        """Switch to ``adapter`` (``None``: the base model); raises when it does not load."""
+        from model.adapters import AdapterLoadError, AdapterRef, stage
+
+        ref = (
+            None
+            if adapter is None
+            else AdapterRef(adapter.id, adapter.version, adapter.path, self.base_model)
+        )
+        slot = self.service.slot
+        try:
+            # The base's fingerprint, as serving passes it: an adapter of another base fails.
+            slot.offer(stage(ref, slot.fingerprint))
+        except AdapterLoadError as exc:
+            raise AdapterUnavailable(str(exc)) from exc
+        slot.apply()
+        if slot.current != ref:
+            raise AdapterUnavailable(
+                f"adapter {adapter.version if adapter else 'base'} did not load"
+            )
+
+    def generate(self, questions: Sequence[str]) -> tuple[list[str], int]:
+        """Greedy answers to new-chat questions, as serving would give them."""
+        from training.train import prompt_for
+
+        tokenizer = self.loaded.tokenizer
+        prompts = [
+            prompt_for(q, tokenizer, compact=self.compact, config=self.prompt) for q in questions
+        ]
+        texts, _, counts, _ = self.service.generate_texts(prompts)
+        return texts, sum(counts)
 
 
 def language_of(question: str) -> str:
@@ -76,11 +155,9 @@ class EvalResult:
     def tokens_per_s(self) -> float:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
-    def scores(self) -> LanguageScores:
-        """What the gate compares."""
-        return LanguageScores(
-            overall=self.overall, by_language=self.by_language, counts=self.counts
-        )
+    def item_scores(self, metric: str) -> list[float]:
+        """Each test item's score on ``metric``, in test-set order (what the gate resamples)."""
+        return [item[metric] for item in self.per_item]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -167,36 +244,65 @@ def evaluate(
     return score(name, predictions, pairs, seconds=seconds, new_tokens=new_tokens)
 
 
+#: Resampled means computed at once; bounds the memory of one bootstrap on a large test set.
+_BLOCK_CELLS = 2_000_000
+
+
 def paired_bootstrap(
-    baseline: Sequence[float], candidate: Sequence[float], *, samples: int = 1000, seed: int = 0
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    *,
+    samples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> dict[str, float]:
-    """Mean difference ``candidate - baseline`` and its percentile bootstrap 95 % interval.
+    """Mean difference ``candidate - baseline`` and its percentile bootstrap interval.
 
     Items are resampled with replacement, the same indices for both models (the pairing
-    removes the variance of question difficulty from the interval).
+    removes the variance of question difficulty from the interval). ``low`` and ``high`` are
+    the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of the resampled means,
+    so either end alone is a one-sided bound at ``(1 + confidence) / 2``.
     """
+    import numpy as np
+
     if len(baseline) != len(candidate) or not baseline:
         raise ValueError("paired bootstrap needs two equally long, non-empty score lists")
-    diffs = [c - b for b, c in zip(baseline, candidate, strict=True)]
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, not {confidence}")
+    diffs = np.asarray(candidate, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
     n = len(diffs)
-    rng = random.Random(seed)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(samples))
-    low = means[int(0.025 * (samples - 1))]
-    high = means[int(round(0.975 * (samples - 1)))]
-    return {"delta": sum(diffs) / n, "low": low, "high": high}
+    rng = np.random.default_rng(seed)
+    rows = max(1, _BLOCK_CELLS // n)
+    means = np.concatenate(
+        [
+            diffs[rng.integers(0, n, size=(min(rows, samples - start), n))].mean(axis=1)
+            for start in range(0, samples, rows)
+        ]
+    )
+    tail = (1 - confidence) / 2
+    # "lower"/"higher": bounds are resampled means, never interpolated past them (an interval
+    # of differences that are all zero is exactly [0, 0]).
+    low = float(np.quantile(means, tail, method="lower"))
+    high = float(np.quantile(means, 1 - tail, method="higher"))
+    return {"delta": float(diffs.mean()), "low": low, "high": high, "confidence": confidence}
 
 
 def difference(
-    incumbent: EvalResult, candidate: EvalResult, config: EvalConfig | None = None
+    incumbent: EvalResult,
+    candidate: EvalResult,
+    config: EvalConfig | None = None,
+    *,
+    confidence: float = 0.95,
 ) -> dict[str, dict[str, float]]:
     """Paired bootstrap of every ROUGE key between two results on the same pairs."""
     config = config or EvalConfig()
     return {
         key: paired_bootstrap(
-            [item[key] for item in incumbent.per_item],
-            [item[key] for item in candidate.per_item],
+            incumbent.item_scores(key),
+            candidate.item_scores(key),
             samples=config.bootstrap_samples,
             seed=config.seed,
+            confidence=confidence,
         )
         for key in ROUGE_KEYS
     }

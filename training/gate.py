@@ -1,28 +1,48 @@
 """The promotion gate: may a candidate adapter replace the one in service?
 
-Three checks, each recorded with a one-line reason whether it passes or not:
+Every check compares the candidate with the incumbent (the active adapter, or the base model
+when none is active or the active one does not load) on the same items, through a paired
+bootstrap interval of the mean difference at ``GateConfig.confidence`` (95 % by default):
 
-1. **improvement** — the candidate's corpus score on the primary metric (ROUGE-L by default)
-   beats the incumbent's (the active adapter, or the base model when none is active) by at
-   least ``min_delta``;
-2. **no regression** — no language with at least ``min_language_items`` test items drops by
-   more than ``max_regression`` on that metric (a small language's score is too noisy to veto);
-3. **smoke** — the adapter loaded from disk and answered every canary question non-empty and in
+1. **improvement** — the lower end of the interval of the gain on the primary metric (ROUGE-L)
+   lies above ``min_delta`` (zero by default): the candidate is better, not merely luckier;
+2. **regression** — no language with at least ``min_language_items`` test items has its whole
+   interval below ``-max_regression``: a language vetoes only when the resampling shows that it
+   lost, so a small, noisy language does not veto by chance;
+3. **facts** — on the fact-check set answered through the real answering pipeline: refused
+   when the fact accuracy interval lies wholly below zero or the contradiction-rate interval
+   wholly above zero (``keep``); with ``improve`` the lower end of the fact-accuracy gain must
+   also lie above zero; ``off`` skips it;
+4. **smoke** — the adapter loaded from disk and answered every canary question non-empty and in
    the script of the canary's register.
 
-The gate is a pure function of scores, so tests construct better and worse candidates directly.
+Each check keeps the interval it decided on, so the report shows what the decision used. The
+gate is a pure function of per-item scores: tests and the seeded simulation in
+``tests/training/test_gate_simulation.py`` construct them directly.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from training.config import GateConfig
+from training.config import GateConfig, RetrainConfig
+from training.evaluate import EvalResult, paired_bootstrap
+from training.results import FactRun, JobResult
 
-__all__ = ["CanaryAnswer", "Check", "Decision", "LanguageScores", "decide", "script_check"]
+__all__ = [
+    "CanaryAnswer",
+    "Check",
+    "Decision",
+    "FactPairs",
+    "Paired",
+    "current",
+    "decide",
+    "decide_job",
+    "script_check",
+]
 
 # Registers whose replies are written in Bengali script ("mixed" keeps English terms in Latin
 # letters but is Bangla in Bengali script, per model.text.policy), and their minimum share of
@@ -32,12 +52,44 @@ _LATIN_SHARE = {"en": 0.8, "banglish": 0.8}
 
 
 @dataclass(frozen=True)
-class LanguageScores:
-    """One model's corpus scores: overall and per routed language, with item counts."""
+class Paired:
+    """Two models' scores on the same items, aligned, with each item's group (its language)."""
 
-    overall: Mapping[str, float]
-    by_language: Mapping[str, Mapping[str, float]]
-    counts: Mapping[str, int]
+    incumbent: Sequence[float]
+    candidate: Sequence[float]
+    groups: Sequence[str] = ()
+
+    def subset(self, group: str) -> Paired:
+        keep = [i for i, g in enumerate(self.groups) if g == group]
+        incumbent = [self.incumbent[i] for i in keep]
+        return Paired(incumbent, [self.candidate[i] for i in keep], [group] * len(keep))
+
+
+@dataclass(frozen=True)
+class FactPairs:
+    """Per question of the fact-check set: stated the fact (1/0) and contradicted it (1/0)."""
+
+    right: Paired
+    contradicted: Paired
+
+    @classmethod
+    def of(cls, incumbent: FactRun, candidate: FactRun) -> FactPairs:
+        """Two runs over the same questions, matched by question id."""
+        before = {a.id: a for a in incumbent.answers}
+        if set(before) != {a.id for a in candidate.answers}:
+            raise ValueError("the two fact runs did not answer the same questions")
+        pairs = [(before[a.id], a) for a in candidate.answers]
+        groups = [a.register for _, a in pairs]
+        return cls(
+            right=Paired(
+                [float(old.right) for old, _ in pairs], [float(a.right) for _, a in pairs], groups
+            ),
+            contradicted=Paired(
+                [float(old.contradicted) for old, _ in pairs],
+                [float(a.contradicted) for _, a in pairs],
+                groups,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,11 +103,13 @@ class CanaryAnswer:
 
 @dataclass(frozen=True)
 class Check:
-    """One gate check: its name, whether it passed, and why."""
+    """One gate check: its name, whether it passed, why, and the intervals it decided on."""
 
     name: str
     passed: bool
     reason: str
+    intervals: dict[str, dict[str, float]] = field(default_factory=dict)
+    """What was compared (``rougeL``, ``rougeL bn``, ``fact accuracy``…) -> its interval."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +118,7 @@ class Decision:
 
     promote: bool
     checks: list[Check] = field(default_factory=list)
+    confidence: float = 0.95
 
     @property
     def reason(self) -> str:
@@ -72,7 +127,35 @@ class Decision:
         return "; ".join(c.reason for c in chosen)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"promote": self.promote, "checks": [asdict(c) for c in self.checks]}
+        return {
+            "promote": self.promote,
+            "confidence": self.confidence,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class _Bootstrap:
+    confidence: float
+    samples: int
+    seed: int
+
+    def __call__(self, pair: Paired) -> dict[str, float]:
+        interval = paired_bootstrap(
+            pair.incumbent,
+            pair.candidate,
+            samples=self.samples,
+            seed=self.seed,
+            confidence=self.confidence,
+        )
+        return {**interval, "items": len(pair.candidate)}
+
+
+def _span(interval: dict[str, float]) -> str:
+    return (
+        f"{interval['delta']:+.4f} ({interval['confidence']:.0%} CI "
+        f"{interval['low']:+.4f} … {interval['high']:+.4f})"
+    )
 
 
 def script_check(register: str, text: str) -> tuple[bool, str]:
@@ -93,45 +176,64 @@ def script_check(register: str, text: str) -> tuple[bool, str]:
     return True, f"{share:.0%} {script} letters"
 
 
-def _improvement(candidate: LanguageScores, incumbent: LanguageScores, cfg: GateConfig) -> Check:
-    new, old = candidate.overall[cfg.metric], incumbent.overall[cfg.metric]
-    delta = new - old
-    passed = delta >= cfg.min_delta
-    verb = "beats" if passed else "does not beat"
+def _improvement(rouge: Paired, cfg: GateConfig, boot: _Bootstrap) -> Check:
+    interval = boot(rouge)
+    passed = interval["low"] > cfg.min_delta
+    verdict = "is above" if passed else "is not above"
     return Check(
         "improvement",
         passed,
-        f"{cfg.metric} {new:.4f} vs {old:.4f} (delta {delta:+.4f}) {verb} the required "
-        f"+{cfg.min_delta:.4f}",
+        f"{cfg.metric} gain {_span(interval)}: lower bound {verdict} {cfg.min_delta:+.4f}",
+        {cfg.metric: interval},
     )
 
 
-def _regressions(candidate: LanguageScores, incumbent: LanguageScores, cfg: GateConfig) -> Check:
-    judged: list[str] = []
+def _regressions(rouge: Paired, cfg: GateConfig, boot: _Bootstrap) -> Check:
+    intervals: dict[str, dict[str, float]] = {}
     dropped: list[str] = []
-    for language, count in sorted(candidate.counts.items()):
-        if count < cfg.min_language_items or language not in incumbent.by_language:
+    for language in sorted(set(rouge.groups)):
+        pair = rouge.subset(language)
+        if len(pair.candidate) < cfg.min_language_items:
             continue
-        judged.append(language)
-        delta = (
-            candidate.by_language[language][cfg.metric]
-            - incumbent.by_language[language][cfg.metric]
-        )
-        if delta < -cfg.max_regression:
-            dropped.append(f"{language} {delta:+.4f} over {count} items")
+        interval = intervals[f"{cfg.metric} {language}"] = boot(pair)
+        if interval["high"] < -cfg.max_regression:
+            dropped.append(f"{language} {_span(interval)} over {len(pair.candidate)} items")
+    limit = f"{-cfg.max_regression or 0.0:+.4f}"  # "or": no "-0.0000" for a zero tolerance
     if dropped:
-        reason = f"{cfg.metric} drops more than {cfg.max_regression:.3f} for " + ", ".join(dropped)
-        return Check("regression", False, reason)
-    if not judged:
-        return Check(
-            "regression",
-            True,
-            f"no language has {cfg.min_language_items} test items; none judged",
-        )
+        reason = f"{cfg.metric} falls (whole interval below {limit}) for " + ", ".join(dropped)
+        return Check("regression", False, reason, intervals)
+    if not intervals:
+        reason = f"no language has {cfg.min_language_items} test items; none judged"
+        return Check("regression", True, reason)
+    judged = ", ".join(name.split()[-1] for name in intervals)
     return Check(
-        "regression",
+        "regression", True, f"no language's interval lies below {limit} ({judged})", intervals
+    )
+
+
+def _facts(facts: FactPairs | None, error: str | None, cfg: GateConfig, boot: _Bootstrap) -> Check:
+    if facts is None or not facts.right.candidate:
+        return Check("facts", False, f"fact accuracy was not measured: {error or 'no answers'}")
+    right, wrong = boot(facts.right), boot(facts.contradicted)
+    intervals = {"fact accuracy": right, "contradiction rate": wrong}
+    items = len(facts.right.candidate)
+    before = sum(facts.right.incumbent) / items
+    after = sum(facts.right.candidate) / items
+    failures = []
+    if cfg.facts == "improve" and not right["low"] > 0:
+        failures.append(f"fact accuracy gain {_span(right)} has its lower bound not above zero")
+    elif right["high"] < 0:
+        failures.append(f"fact accuracy falls {_span(right)}")
+    if wrong["low"] > 0:
+        failures.append(f"contradictions rise {_span(wrong)}")
+    if failures:
+        return Check("facts", False, "; ".join(failures) + f" over {items} questions", intervals)
+    return Check(
+        "facts",
         True,
-        f"no language drops more than {cfg.max_regression:.3f} ({', '.join(judged)})",
+        f"fact accuracy {before:.1%} -> {after:.1%}, change {_span(right)}; contradiction "
+        f"rate change {_span(wrong)} over {items} questions",
+        intervals,
     )
 
 
@@ -155,27 +257,94 @@ def _smoke(loaded: bool, canaries: Sequence[CanaryAnswer], load_error: str | Non
     )
 
 
+def decide_job(
+    result: JobResult, incumbent: EvalResult, candidate: EvalResult | None, config: RetrainConfig
+) -> Decision:
+    """The gate on a training process's result: per-item ROUGE of the test set (against the
+    active adapter, or the base model when none is active or it did not load) and
+    per-question facts."""
+    metric = config.gate.metric
+    rouge = None
+    if candidate is not None:
+        scores = incumbent.item_scores(metric), candidate.item_scores(metric)
+        rouge = Paired(*scores, candidate.languages)
+    runs, smoke = result.facts, result.smoke
+    both = "incumbent" in runs and "candidate" in runs
+    return decide(
+        rouge,
+        loaded=smoke.loaded,
+        canaries=[CanaryAnswer(c.register, c.question, c.answer) for c in smoke.canaries],
+        config=config.gate,
+        load_error=smoke.error,
+        facts=FactPairs.of(runs["incumbent"], runs["candidate"]) if both else None,
+        facts_error=result.facts_error or "the training process answered no fact questions",
+        samples=config.eval.bootstrap_samples,
+        seed=config.eval.seed,
+    )
+
+
+def current(
+    *,
+    lost: str | None,
+    compared: str | None,
+    active: str | None,
+    rejected: Sequence[int],
+    exported: int,
+) -> Check:
+    """Whether the comparison still holds at promotion time: the run still holds the retrain
+    lock (``lost`` says why not), the active adapter is the one compared with (versions,
+    ``None``: the base model), and no exported correction was rejected meanwhile."""
+    problems = []
+    if lost:
+        problems.append(f"stopped before promotion: {lost}")
+    was = compared or "none (the base model)"
+    if active != compared:
+        now = active or "none (the base model)"
+        problems.append(f"the active adapter changed during the run (was {was}, now {now})")
+    if rejected:
+        problems.append(
+            f"correction(s) {', '.join(map(str, rejected))} were rejected during the run and "
+            "the candidate was trained or tested on them"
+        )
+    if problems:
+        return Check("current", False, "; ".join(problems))
+    return Check(
+        "current",
+        True,
+        f"active adapter still {was}; none of the {exported} exported corrections rejected; "
+        "retrain lock held",
+    )
+
+
 def decide(
-    candidate: LanguageScores | None,
-    incumbent: LanguageScores,
+    rouge: Paired | None,
     *,
     loaded: bool,
     canaries: Sequence[CanaryAnswer],
     config: GateConfig | None = None,
     load_error: str | None = None,
+    facts: FactPairs | None = None,
+    facts_error: str | None = None,
+    samples: int = 1000,
+    seed: int = 0,
 ) -> Decision:
     """Run every check; promote only when all pass.
 
-    ``candidate`` is ``None`` when the adapter could not be scored (it did not load); only the
-    smoke check is reported then.
+    ``rouge`` holds each test item's score on the gate metric for incumbent and candidate
+    (``None`` when the candidate could not be scored because it did not load; only the smoke
+    check is reported then). ``facts`` is ignored when ``config.facts`` is ``off``; when it is
+    missing otherwise, the facts check fails with ``facts_error``. ``samples`` and ``seed``
+    fix the bootstrap, so the same scores always give the same decision.
     """
     config = config or GateConfig()
+    boot = _Bootstrap(config.confidence, samples, seed)
     smoke = _smoke(loaded, canaries, load_error)
-    if candidate is None:
-        return Decision(promote=False, checks=[smoke])
-    checks = [
-        _improvement(candidate, incumbent, config),
-        _regressions(candidate, incumbent, config),
-        smoke,
-    ]
-    return Decision(promote=all(c.passed for c in checks), checks=checks)
+    if rouge is None:
+        return Decision(promote=False, checks=[smoke], confidence=config.confidence)
+    checks = [_improvement(rouge, config, boot), _regressions(rouge, config, boot)]
+    if config.facts != "off":
+        checks.append(_facts(facts, facts_error, config, boot))
+    checks.append(smoke)
+    return Decision(
+        promote=all(c.passed for c in checks), checks=checks, confidence=config.confidence
+    )

@@ -6,7 +6,13 @@ works and every byte of training memory returns to the system when the process e
 child trains the adapter, reloads the base, loads the saved adapter from disk (that is the
 smoke check's "it loads") and generates answers to the test set for the base model, the
 incumbent adapter and the candidate with the serving generation code, then the canary
-questions for the candidate. The result is JSON for the parent to gate and report.
+questions for the candidate, then — with a fact-check set — asks it through the answering
+pipeline for incumbent and candidate (:mod:`training.facts`, on the scratch copy of the
+database the parent made). The result is JSON for the parent to gate and report.
+
+An incumbent that does not load (deleted, corrupt, of another base) does not fail the run:
+serving cannot load it either, so the candidate is compared with the base model and the
+result says why (``incumbent_error``).
 
 :func:`run_job` is the same work in the calling process (tests, and ``uttor eval``'s logic).
 """
@@ -23,17 +29,26 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from model.config import DecodingConfig, PromptConfig
+from model.config import PromptConfig
 from model.fingerprint import KEY as BASE_KEY
 from model.fingerprint import fingerprint
-from training.config import Canary, EvalConfig, TrainConfig
+from training.config import Canary, EvalConfig, FactsConfig, TrainConfig
 from training.data import load_pairs
-from training.results import CanaryResult, JobResult, SmokeResult, TrainSummary
+from training.results import (
+    AdapterSpec,
+    CanaryResult,
+    FactRun,
+    JobResult,
+    SmokeResult,
+    TrainSummary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +57,10 @@ __all__ = [
     "JobFailed",
     "JobSpec",
     "JobStopped",
-    "ModelUnderTest",
     "run_job",
     "spawn_job",
     "stop_jobs",
 ]
-
-
-@dataclass(frozen=True)
-class AdapterSpec:
-    """An adapter on disk, as the registry knows it."""
-
-    id: int
-    version: str
-    path: str
 
 
 @dataclass(frozen=True)
@@ -75,87 +80,44 @@ class JobSpec:
     eval: EvalConfig = field(default_factory=EvalConfig)
     canaries: tuple[Canary, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    facts: FactsConfig | None = None
+    """The fact-check set and serving's pipeline settings (``None``: no fact evaluation)."""
+    facts_database: str | None = None
+    """The scratch SQLite copy of the database the fact questions are asked in."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
-        data = json.loads(text)
-        incumbent = data.pop("incumbent")
-        train = data.pop("train")
-        train["target_modules"] = tuple(train["target_modules"])
-        evaluation = data.pop("eval")
-        evaluation["decoding"] = DecodingConfig(**evaluation["decoding"])
-        return cls(
-            incumbent=AdapterSpec(**incumbent) if incumbent else None,
-            prompt=PromptConfig(**data.pop("prompt")),
-            train=TrainConfig(**train),
-            eval=EvalConfig(**evaluation),
-            canaries=tuple(Canary(**c) for c in data.pop("canaries")),
-            **data,
-        )
+        spec = _rebuild(cls, json.loads(text))
+        assert isinstance(spec, cls)
+        return spec
+
+
+def _rebuild(kind: Any, value: Any) -> Any:
+    """Parsed JSON ``value`` as type ``kind``: nested dataclasses, tuples, paths, optionals.
+
+    Driven by the type hints, so a config field added to any dataclass of the spec crosses the
+    process boundary without a change here.
+    """
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if value is None:
+        return None
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        return _rebuild(inner[0], value) if len(inner) == 1 else value
+    if origin is tuple:
+        return tuple(_rebuild(args[0], item) for item in value)
+    if is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        given = [f.name for f in fields(kind) if f.name in value]
+        return kind(**{name: _rebuild(hints[name], value[name]) for name in given})
+    return Path(value) if kind is Path else value
 
 
 class JobFailed(Exception):
     """The training-and-evaluation process failed; the message says how, in one line."""
-
-
-class ModelUnderTest:
-    """The base model behind the serving generation code, switched between adapters."""
-
-    def __init__(
-        self,
-        base_model: str,
-        quantization: str,
-        eval_config: EvalConfig,
-        *,
-        device: str | None = None,
-        prompt: PromptConfig | None = None,
-    ) -> None:
-        from model.adapters import AdapterConfig
-        from model.config import LoadConfig, ServiceConfig
-        from model.loading import load_base
-        from model.service import GenerationService
-        from model.starter import is_starter_model
-
-        self.loaded = load_base(
-            LoadConfig(base_model, quantization=quantization, device=device)  # type: ignore[arg-type]
-        )
-        # Serving decides the same way (wiring/build.py): starter models get compact prompts.
-        self.compact = is_starter_model(Path(base_model))
-        self.prompt = prompt or PromptConfig()
-        config = ServiceConfig(max_batch=eval_config.batch_size, decoding=eval_config.decoding)
-        self.service = GenerationService(
-            self.loaded, config, adapters=AdapterConfig(follow_registry=False)
-        )
-        self.base_model = base_model
-
-    def use(self, adapter: AdapterSpec | None) -> None:
-        """Switch to ``adapter`` (``None``: the base model); raises when it does not load."""
-        from model.adapters import AdapterRef, stage
-
-        ref = (
-            None
-            if adapter is None
-            else AdapterRef(adapter.id, adapter.version, adapter.path, self.base_model)
-        )
-        slot = self.service.slot
-        slot.offer(stage(ref))
-        slot.apply()
-        if slot.current != ref:
-            raise JobFailed(f"adapter {adapter.version if adapter else 'base'} did not load")
-
-    def generate(self, questions: Sequence[str]) -> tuple[list[str], int]:
-        """Greedy answers to new-chat questions, as serving would give them."""
-        from training.train import prompt_for
-
-        tokenizer = self.loaded.tokenizer
-        prompts = [
-            prompt_for(q, tokenizer, compact=self.compact, config=self.prompt) for q in questions
-        ]
-        texts, _, counts, _ = self.service.generate_texts(prompts)
-        return texts, sum(counts)
 
 
 def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) -> JobResult:
@@ -163,7 +125,7 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
     from model.config import LoadConfig
     from model.loading import load_base
     from model.starter import is_starter_model
-    from training.evaluate import evaluate
+    from training.evaluate import ModelUnderTest, evaluate
     from training.train import train_adapter
 
     say = on_progress or log.info
@@ -221,10 +183,13 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
                 spec.eval,
                 on_batch=progress("active"),
             ).as_dict()
-        except JobFailed as exc:
+        except Exception as exc:  # whatever the cause, hours of training are not thrown away
             # Serving cannot load it either, so the base is what customers get today.
-            incumbent_error = str(exc)
-            say(f"{exc}; comparing with the base model")
+            incumbent_error = (
+                str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}"
+            )
+            say(f"active adapter: {incumbent_error}; comparing with the base model")
+            subject.use(None)
     candidate = AdapterSpec(id=-1, version=spec.version, path=spec.adapter_dir)
     load_error = None
     canaries: list[CanaryResult] = []
@@ -241,6 +206,15 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
             CanaryResult(register=c.register, question=c.question, answer=a)
             for c, a in zip(spec.canaries, answers, strict=True)
         ]
+    facts: dict[str, FactRun] = {}
+    facts_error = None
+    if load_error is None and spec.facts is not None and spec.facts_database:
+        incumbent = None if incumbent_error else spec.incumbent
+        try:
+            facts = _ask_facts(subject, spec, [("incumbent", incumbent), ("candidate", candidate)])
+        except Exception as exc:  # the gate refuses without facts; the report says why
+            log.exception("the fact-check set could not be answered")
+            facts_error = f"{type(exc).__name__}: {exc}"
     return JobResult(
         version=spec.version,
         adapter_dir=spec.adapter_dir,
@@ -263,6 +237,29 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
         incumbent_error=incumbent_error,
         smoke=SmokeResult(loaded=load_error is None, error=load_error, canaries=canaries),
         seconds=round(time.perf_counter() - started, 2),
+        facts=facts,
+        facts_error=facts_error,
+    )
+
+
+def _ask_facts(
+    subject: Any, spec: JobSpec, roles: list[tuple[str, AdapterSpec | None]]
+) -> dict[str, FactRun]:
+    """The fact-check set through the answering pipeline, once per role's adapter."""
+    from training.facts import answer_roles
+
+    assert spec.facts is not None and spec.facts_database is not None
+
+    def switch(adapter: AdapterSpec | None) -> Callable[[], None]:
+        return lambda: subject.use(adapter)
+
+    return answer_roles(
+        [(role, adapter.version if adapter else None, switch(adapter)) for role, adapter in roles],
+        subject.service,
+        spec.facts,
+        Path(spec.facts_database),
+        compact=subject.compact,
+        concurrency=spec.eval.batch_size,
     )
 
 

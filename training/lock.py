@@ -7,6 +7,11 @@ SQLite (no advisory locks): a lease row (``storage.leases.acquire_lease``) with 
 expiry that a heartbeat thread renews while the run lasts. A killed process stops renewing and
 its lease expires; a lease whose holder is a dead process on this same host is taken over at
 once instead of waiting for the expiry.
+
+A lock can be lost while a run goes on (the connection holding the advisory lock dropped; the
+lease expired during a stall and another process took it), so a run asks
+:meth:`LockState.check` inside the transaction that would promote its candidate, and stops
+there when the answer is no.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.leases import acquire_lease, lease_holder, release_lease
+from storage.models import Lease, utcnow
 
 __all__ = ["LOCK_NAME", "LockState", "holder_id", "retrain_lock"]
 
@@ -44,6 +51,39 @@ class LockState:
     acquired: bool
     holder: str
     other: str | None = None
+    backend_pid: int | None = None
+    """PostgreSQL: the server process whose session holds the advisory lock."""
+
+    def check(self, session: Session) -> str | None:
+        """``None`` while this run still holds the lock, else why not.
+
+        Run it inside the transaction that acts on the lock: on SQLite that transaction holds
+        the database's write lock, so the lease cannot change hands before it commits; on
+        PostgreSQL it asks the server's lock table, which drops the lock the moment the
+        holding connection dies.
+        """
+        if not self.acquired:
+            return "the retrain lock was never held"
+        if self.backend_pid is not None:
+            held = session.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND pid = :pid AND classid::bigint = :high AND objid::bigint = :low"
+                ),
+                {
+                    "pid": self.backend_pid,
+                    "high": ADVISORY_KEY >> 32,
+                    "low": ADVISORY_KEY & 0xFFFFFFFF,
+                },
+            ).scalar()
+            return None if held else "the database connection holding the retrain lock was lost"
+        lease = session.get(Lease, LOCK_NAME)
+        if lease is None or lease.holder != self.holder:
+            taker = lease.holder if lease is not None else "nobody"
+            return f"the retrain lease was taken over (now held by {taker})"
+        if lease.expires_at <= utcnow():
+            return "the retrain lease expired (its heartbeat stopped)"
+        return None
 
 
 def holder_id() -> str:
@@ -94,11 +134,16 @@ def _advisory(database: Database, holder: str) -> Iterator[LockState]:
         if not got:
             yield LockState(False, holder, other="another process (PostgreSQL advisory lock)")
             return
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        connection.commit()
         try:
-            yield LockState(True, holder)
+            yield LockState(True, holder, backend_pid=int(pid or 0))
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-            connection.commit()
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                connection.commit()
+            except Exception as exc:  # the connection died: the server freed the lock with it
+                log.warning("retrain lock: could not unlock (%s)", type(exc).__name__)
 
 
 @contextlib.contextmanager
@@ -136,4 +181,6 @@ def _heartbeat(database: Database, holder: str, stop: threading.Event) -> None:
             log.warning("retrain lease heartbeat failed: %s", exc)
             continue
         if not kept:
+            # Renewing later could steal the lease back from the run that took it over.
             log.error("retrain lease expired and was taken by another process")
+            return

@@ -4,9 +4,13 @@
 
     retrain lock ──> mark runs left "running" as interrupted ──> start run row
       ──> export (redacted DB pairs + shipped data) ──> enough new pairs? (else: skipped)
-      ──> child process: QLoRA train candidate, score base / incumbent / candidate, canaries
-      ──> register candidate ──> gate ──> promote (one transaction) or reject with reasons
-      ──> report (JSON, HTML, charts) ──> finish run row ──> release lock
+      ──> scratch copy of knowledge + corrections (fact-check questions are asked there)
+      ──> child process: QLoRA train candidate, score base / incumbent / candidate, canaries,
+          fact-check set through the answering pipeline for incumbent and candidate
+      ──> register candidate ──> gate (paired bootstrap intervals) ──> re-check: lock still
+          held, active adapter unchanged, no exported correction rejected meanwhile
+      ──> report (JSON, HTML, charts) ──> promote (one transaction, re-checked inside it) or
+          reject with reasons ──> finish run row ──> release lock
 
 Any failure after the run row exists finishes the run as ``failed`` with the error and still
 writes a report, so operators see what happened. A process killed mid-run leaves its row
@@ -20,14 +24,18 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from model.fingerprint import adapter_fingerprint
 from storage.corrections import mark_corrections_used
 from storage.db import Database
+from storage.models import Correction
 from storage.registry import (
     active_adapter,
     add_adapter,
@@ -42,12 +50,13 @@ from training.config import RetrainConfig
 from training.data import TEST_FILE, TRAIN_FILE
 from training.evaluate import EvalResult
 from training.export import Export, build_export, read_manifest, write_export
-from training.gate import CanaryAnswer, decide
+from training.facts import fact_scratch
+from training.gate import Decision, current, decide_job
 from training.job import AdapterSpec, JobSpec, JobStopped, spawn_job
-from training.lock import retrain_lock
-from training.report import summary_text, write_report
+from training.lock import LockState, retrain_lock
+from training.report import write_report
 from training.results import AdapterMetrics, JobResult
-from training.run_report import fill_report, run_metrics
+from training.run_report import RetrainOutcome, fill_report, outcome, run_metrics
 
 log = logging.getLogger(__name__)
 
@@ -59,34 +68,6 @@ Runner = Callable[..., JobResult]
 
 DATA_DIR_NAME = "data"
 JOB_DIR_NAME = "job"
-
-
-@dataclass
-class RetrainOutcome:
-    """What a retrain run did; ``as_json`` is the ``uttor retrain --json`` object."""
-
-    run_id: int | None
-    status: str
-    decision: str | None
-    reason: str
-    metrics: dict[str, dict[str, float] | None] = field(
-        default_factory=lambda: {"active": None, "candidate": None}
-    )
-    report: str | None = None
-    candidate: str | None = None
-    summary: str = ""
-    photo: Path | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "decision": self.decision,
-            "reason": self.reason,
-            "metrics": self.metrics,
-            "report": self.report,
-            "candidate": self.candidate,
-        }
 
 
 def recover_interrupted(database: Database) -> int:
@@ -127,7 +108,7 @@ def run_retrain(
             run_id, started_at = run.id, run.started_at
         if interrupted:
             log.warning("marked %d retrain run(s) left running as interrupted", interrupted)
-        run = _Run(database, config, run_id, started_at, trigger, force, runner)
+        run = _Run(database, config, run_id, started_at, trigger, force, runner, lock)
         try:
             return run.execute()
         except JobStopped as exc:
@@ -150,8 +131,10 @@ class _Run:
         trigger: str,
         force: bool,
         runner: Runner,
+        lock: LockState,
     ) -> None:
         self.database = database
+        self.lock = lock
         self.config = config
         self.run_id = run_id
         self.trigger = trigger
@@ -199,10 +182,16 @@ class _Run:
             canaries=self.config.gate.canaries,
             metadata={"run_id": self.run_id, "export": export.summary},
         )
-        log.info("retrain run %d: training %s", self.run_id, version)
-        result = self.runner(
-            spec, self.dir / JOB_DIR_NAME, timeout_s=self.config.timeout_s, nice=self.config.nice
-        )
+        with fact_scratch(self.database, self.config) as facts_database:
+            if facts_database is not None:
+                spec = replace(spec, facts=self.config.facts, facts_database=facts_database)
+            log.info("retrain run %d: training %s", self.run_id, version)
+            result = self.runner(
+                spec,
+                self.dir / JOB_DIR_NAME,
+                timeout_s=self.config.timeout_s,
+                nice=self.config.nice,
+            )
         return self.judge(result, export, incumbent)
 
     def export(self) -> Export:
@@ -244,38 +233,35 @@ class _Run:
     def judge(
         self, result: JobResult, export: Export, incumbent: AdapterSpec | None
     ) -> RetrainOutcome:
-        """Register the candidate, gate it, promote or reject, report, finish the run."""
+        """Register the candidate, gate it, re-check, report, promote or reject, finish."""
         evals = {role: EvalResult.from_dict(data) for role, data in result.eval.items()}
         incumbent_eval = evals.get("active") or evals["base"]
         candidate_eval = evals.get("candidate")
-        smoke = result.smoke
-        decision = decide(
-            candidate_eval.scores() if candidate_eval else None,
-            incumbent_eval.scores(),
-            loaded=smoke.loaded,
-            canaries=[CanaryAnswer(c.register, c.question, c.answer) for c in smoke.canaries],
-            config=self.config.gate,
-            load_error=smoke.error,
-        )
-        metrics = run_metrics(evals, incumbent_eval, candidate_eval, self.config.eval)
+        decision = decide_job(result, incumbent_eval, candidate_eval, self.config)
+        metrics = run_metrics(evals, incumbent_eval, candidate_eval, result, self.config)
+        facts = metrics.get("facts")
         with self.database.write() as session:
-            adapter = add_adapter(
+            adapter_id = add_adapter(
                 session,
                 version=result.version,
                 path=result.adapter_dir,
                 base_model=self.config.base_model,
                 parent_id=incumbent.id if incumbent and "active" in evals else None,
-                metrics=AdapterMetrics(metrics.get("candidate"), self.run_id).as_json(),
+                metrics=AdapterMetrics(
+                    metrics.get("candidate"), self.run_id, (facts or {}).get("candidate")
+                ).as_json(),
                 base_fingerprint=adapter_fingerprint(result.adapter_dir),
-            )
-            adapter_id = adapter.id
+            ).id
         train = result.train
         self.counts["train"] = {
             "examples": train.examples,
             "skipped": train.skipped,
             "steps": train.steps,
         }
-        decision_name = "promoted" if decision.promote else "rejected"
+        # Checked before the report is written (it states the outcome), and again inside the
+        # transaction that promotes, so nothing can change in between.
+        with self.database.read() as session:
+            decision, lost = self.recheck(session, decision, incumbent, export)
         fill_report(
             self.report,
             result,
@@ -286,42 +272,76 @@ class _Run:
             metrics,
             sample_size=self.config.eval.sample_size,
         )
-        self.report.update(
-            status="succeeded",
-            decision=decision_name,
-            reason=decision.reason,
-            candidate=result.version,
-            candidate_adapter_id=adapter_id,
-        )
+        self.report.update(candidate=result.version, candidate_adapter_id=adapter_id)
+        self.settle(decision, status="interrupted" if lost else "succeeded")
         written = self.write()
         with self.database.write() as session:
-            if decision.promote:
-                promote_adapter(session, adapter_id=adapter_id, reason=decision.reason)
+            final, lost = self.recheck(session, decision, incumbent, export)
+            status = "interrupted" if lost else "succeeded"
+            name = self.settle(final, status=status)
+            if final.promote:
+                promote_adapter(session, adapter_id=adapter_id, reason=final.reason)
             else:
                 set_adapter_status(
-                    session, adapter_id=adapter_id, status="rejected", reason=decision.reason
+                    session, adapter_id=adapter_id, status="rejected", reason=final.reason
                 )
             mark_corrections_used(session, correction_ids=export.correction_ids, run_id=self.run_id)
             finish_run(
                 session,
                 run_id=self.run_id,
-                status="succeeded",
-                decision=decision_name,
-                reason=decision.reason,
+                status=status,
+                decision=name,
+                reason=final.reason,
                 metrics=metrics,
                 counts=self.counts,
                 report_path=str(written["html"]),
                 candidate_adapter_id=adapter_id,
             )
-        log.info("retrain run %d: %s (%s)", self.run_id, decision_name, decision.reason)
+        if final != decision:  # changed at the last moment: the report says what happened
+            try:
+                written = self.write()
+            except OSError:
+                log.exception("run %d: could not rewrite the report", self.run_id)
+        log.info("retrain run %d: %s (%s)", self.run_id, name, final.reason)
         return self.outcome(
-            "succeeded",
-            decision_name,
-            decision.reason,
-            metrics,
-            written,
-            candidate=result.version,
+            status, name, final.reason, metrics, written, candidate=result.version, facts=facts
         )
+
+    def recheck(
+        self,
+        session: Session,
+        decision: Decision,
+        incumbent: AdapterSpec | None,
+        export: Export,
+    ) -> tuple[Decision, str | None]:
+        """Whether the comparison still holds: this run still holds the retrain lock, the
+        active adapter is the one the candidate was compared with, and no correction the
+        export used was rejected meanwhile. Returns the decision with that check added, and
+        why the lock was lost (``None`` while held)."""
+        lost = self.lock.check(session)
+        active = active_adapter(session)
+        # Rejections are rare: all of them, intersected here, beat an IN list of every export.
+        rejected = set(
+            session.scalars(select(Correction.id).where(Correction.status == "rejected"))
+        )
+        check = current(
+            lost=lost,
+            compared=incumbent.version if incumbent else None,
+            active=active.version if active else None,
+            rejected=sorted(rejected & set(export.correction_ids)),
+            exported=len(export.correction_ids),
+        )
+        checks = [c for c in decision.checks if c.name != check.name] + [check]
+        promote = all(c.passed for c in checks)
+        return replace(decision, promote=promote, checks=checks), lost
+
+    def settle(self, decision: Decision, *, status: str) -> str:
+        """Record the decision in the report; returns ``promoted`` or ``rejected``."""
+        name = "promoted" if decision.promote else "rejected"
+        self.report.update(
+            status=status, decision=name, reason=decision.reason, gate=decision.as_dict()
+        )
+        return name
 
     def skip(self, reason: str) -> RetrainOutcome:
         self.report.update(status="succeeded", decision="skipped", reason=reason)
@@ -362,35 +382,13 @@ class _Run:
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def outcome(self, *args: Any, **kwargs: Any) -> RetrainOutcome:
+        return outcome(self.run_id, self.report, *args, **kwargs)
+
     def write(self) -> dict[str, Path]:
         self.report["ended_at"] = datetime.now(UTC).isoformat()
         self.report["seconds"] = round(time.perf_counter() - self.clock, 1)
         return write_report(self.report, self.dir)
-
-    def outcome(
-        self,
-        status: str,
-        decision: str,
-        reason: str,
-        metrics: dict[str, Any],
-        written: dict[str, Path],
-        *,
-        candidate: str | None = None,
-    ) -> RetrainOutcome:
-        return RetrainOutcome(
-            run_id=self.run_id,
-            status=status,
-            decision=decision,
-            reason=reason,
-            metrics={
-                "active": metrics.get("active"),
-                "candidate": metrics.get("candidate"),
-            },
-            report=str(written["html"]) if written.get("html") else None,
-            candidate=candidate,
-            summary=summary_text(self.report),
-            photo=written.get("rouge"),
-        )
 
 
 def report_dir(config: RetrainConfig, run_id: int) -> Path:

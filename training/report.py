@@ -2,7 +2,9 @@
 
 ``rouge.png`` draws ROUGE-1/2/L/Lsum as grouped bars for the base model, the adapter in service
 and the candidate (the seed paper's Fig. 1, with the incumbent added); ``loss.png`` draws the
-training loss against the epoch (Fig. 2): every logged step, and each epoch's mean.
+training loss against the epoch (Fig. 2): every logged step, and each epoch's mean. The page
+also shows each gate check with the bootstrap interval it decided on, and fact accuracy and
+contradiction rate per register for incumbent and candidate.
 
 Everything here renders from the plain ``report`` dictionary that ``report.json`` holds, so a
 report can be re-rendered from its JSON alone.
@@ -138,22 +140,51 @@ def _test_size(report: Mapping[str, Any]) -> int:
     return sum(counts.values())
 
 
+def _decided_interval(report: Mapping[str, Any]) -> tuple[str, Mapping[str, float]] | None:
+    """The interval the improvement check decided on (older reports: the difference)."""
+    metric = report.get("gate_metric", "rougeL")
+    for check in (report.get("gate") or {}).get("checks") or []:
+        if check.get("name") == "improvement" and check.get("intervals", {}).get(metric):
+            return f"{metric} gain", check["intervals"][metric]
+    difference = (report.get("difference") or {}).get(metric)
+    return (f"{metric} difference", difference) if difference else None
+
+
+def _interval_text(interval: Mapping[str, float]) -> str:
+    level = interval.get("confidence", 0.95)
+    return (
+        f"{interval['delta']:+.4f} ({level:.0%} CI {interval['low']:+.4f} to "
+        f"{interval['high']:+.4f})"
+    )
+
+
+def _facts_line(report: Mapping[str, Any]) -> str | None:
+    facts = report.get("facts") or {}
+    roles = facts.get("roles") or {}
+    if not roles:
+        return f"fact accuracy not measured: {facts['error']}" if facts.get("error") else None
+    parts = [
+        f"{role} {data['accuracy']:.1%} (contradictions {data['contradiction_rate']:.1%})"
+        for role, data in roles.items()
+    ]
+    return "fact accuracy: " + ", ".join(parts)
+
+
 def summary_text(report: Mapping[str, Any]) -> str:
     """A few lines for the operators' chat (fits a photo caption)."""
     outcome = report.get("decision") or report.get("status")
     lines = [
         f"uttor retrain run {report.get('run_id')}: {outcome}",
         str(report.get("reason") or ""),
+        str(report.get("incumbent_note") or ""),
     ]
     for _role, label, scores in _series(report):
         figures = " ".join(f"{METRIC_LABELS[k]} {scores[k]:.3f}" for k in ROUGE_KEYS)
         lines.append(f"{label}: {figures}")
-    difference = report.get("difference", {}).get(report.get("gate_metric", "rougeL"))
-    if difference:
-        lines.append(
-            f"{report.get('gate_metric', 'rougeL')} difference {difference['delta']:+.4f} "
-            f"(95% CI {difference['low']:+.4f} to {difference['high']:+.4f})"
-        )
+    decided = _decided_interval(report)
+    if decided:
+        lines.append(f"{decided[0]} {_interval_text(decided[1])}")
+    lines.append(_facts_line(report) or "")
     if report.get("seconds") is not None:
         lines.append(f"took {report['seconds'] / 60:.1f} min")
     text = "\n".join(line for line in lines if line)
@@ -219,16 +250,57 @@ def _samples_table(report: Mapping[str, Any]) -> str:
     return _table(header, rows)
 
 
-def _checks_list(report: Mapping[str, Any]) -> str:
-    checks = (report.get("gate") or {}).get("checks") or []
-    if not checks:
-        return ""
-    items = "".join(
-        f"<li>{'✅' if c['passed'] else '❌'} <b>{html.escape(c['name'])}</b>: "
-        f"{html.escape(c['reason'])}</li>"
-        for c in checks
+def _check_item(check: Mapping[str, Any]) -> str:
+    intervals: Mapping[str, Any] = check.get("intervals") or {}
+    header = ["compared", "items", "candidate − incumbent", "low", "high"]
+    rows = [
+        [n, int(i.get("items", 0)), i["delta"], i["low"], i["high"]] for n, i in intervals.items()
+    ]
+    mark = "✅" if check["passed"] else "❌"
+    return (
+        f"<li>{mark} <b>{html.escape(check['name'])}</b>: {html.escape(check['reason'])}"
+        f"{_table(header, rows) if rows else ''}</li>"
     )
-    return f"<ul>{items}</ul>"
+
+
+def _checks_list(report: Mapping[str, Any]) -> str:
+    gate = report.get("gate") or {}
+    items = "".join(_check_item(c) for c in gate.get("checks") or [])
+    level = gate.get("confidence")
+    note = f"<p>Paired bootstrap intervals at {level:.0%} confidence.</p>" if level else ""
+    return f"{note}<ul>{items}</ul>" if items else ""
+
+
+def _facts_section(report: Mapping[str, Any]) -> str:
+    facts = report.get("facts") or {}
+    roles: Mapping[str, Any] = facts.get("roles") or {}
+    if not roles:
+        why = f": {facts['error']}" if facts.get("error") else ""
+        return f"<p>Not measured{html.escape(why)}.</p>"
+    registers = sorted({r for data in roles.values() for r in data.get("by_register", {})})
+    header = ["register", "questions"]
+    header += [f"{role} {what}" for what in ("accuracy", "contradictions") for role in roles]
+
+    def row(label: str, pick: Any) -> list[Any]:
+        found = [pick(data) or {} for data in roles.values()]
+        rates = [
+            f"{f[k]:.1%}" if f else "" for k in ("accuracy", "contradiction_rate") for f in found
+        ]
+        return [label, found[0].get("items", 0), *rates]
+
+    rows = [row(r, lambda d, r=r: d.get("by_register", {}).get(r)) for r in registers]
+    rows.append(row("all", lambda d: d))
+    sources = "; ".join(
+        f"{role}: " + ", ".join(f"{k} {v}" for k, v in data.get("by_source", {}).items())
+        for role, data in roles.items()
+    )
+    columns = ["question", "register", "fact", "incumbent", "candidate", "sources"]
+    changed = [[c[k] for k in columns] for c in facts.get("changed") or []]
+    lost = f"<p>Verdicts the candidate changed (lost first):</p>{_table(columns, changed)}"
+    return (
+        f"{_table(header, rows)}<p>Where the answers came from: {html.escape(sources)}</p>"
+        f"{lost if changed else ''}"
+    )
 
 
 _STYLE = """
@@ -247,6 +319,7 @@ def render_html(report: Mapping[str, Any], charts: Mapping[str, Path | None]) ->
         ("status", report.get("status")),
         ("decision", report.get("decision")),
         ("reason", report.get("reason")),
+        ("incumbent", report.get("incumbent_note")),
         ("trigger", report.get("trigger")),
         ("started", report.get("started_at")),
         ("wall time", f"{report['seconds']:.0f} s" if report.get("seconds") else None),
@@ -265,6 +338,8 @@ def render_html(report: Mapping[str, Any], charts: Mapping[str, Path | None]) ->
         _image(charts.get("rouge")),
         "<h2>Gate</h2>",
         _checks_list(report) or "<p>The gate did not run.</p>",
+        "<h2>Fact accuracy</h2>",
+        _facts_section(report),
         "<h2>Per language</h2>",
         _language_table(report) or "<p>No per-language scores.</p>",
         "<h2>Training loss</h2>",

@@ -1,7 +1,8 @@
 """Typed results that cross a boundary: the training process's answer, an adapter's metrics.
 
 The training process writes :class:`JobResult` as JSON and the retrain pipeline reads it
-back with :meth:`JobResult.from_json`; adapters keep :class:`AdapterMetrics` in the registry.
+back with :meth:`JobResult.from_json`; adapters keep :class:`AdapterMetrics` in the registry;
+``uttor eval --facts`` and the training process both produce a :class:`FactRun`.
 No reader guesses at keys: both sides use these classes.
 """
 
@@ -12,6 +13,15 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class AdapterSpec:
+    """An adapter on disk, as the registry knows it (what the training process is told)."""
+
+    id: int
+    version: str
+    path: str
+
+
+@dataclass(frozen=True)
 class AdapterMetrics:
     """What the registry remembers of how an adapter scored when it was trained."""
 
@@ -19,6 +29,8 @@ class AdapterMetrics:
     """ROUGE-1/2/L/Lsum F1 on the run's test set (``None``: never evaluated, e.g. by hand)."""
     run_id: int | None = None
     """The retrain run that trained it."""
+    facts: dict[str, Any] | None = None
+    """Fact accuracy and contradiction rate on the run's fact-check set (``None``: not run)."""
 
     @property
     def rouge_l(self) -> float | None:
@@ -26,16 +38,16 @@ class AdapterMetrics:
         return float(value) if isinstance(value, int | float) else None
 
     def as_json(self) -> dict[str, Any]:
-        return {"rouge": self.rouge, "run_id": self.run_id}
+        return {"rouge": self.rouge, "run_id": self.run_id, "facts": self.facts}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AdapterMetrics:
         data = data or {}
-        rouge = data.get("rouge")
-        run_id = data.get("run_id")
+        rouge, run_id, facts = data.get("rouge"), data.get("run_id"), data.get("facts")
         return cls(
             rouge=dict(rouge) if isinstance(rouge, dict) else None,
             run_id=run_id if isinstance(run_id, int) else None,
+            facts=dict(facts) if isinstance(facts, dict) else None,
         )
 
 
@@ -77,6 +89,41 @@ class SmokeResult:
 
 
 @dataclass(frozen=True)
+class FactAnswer:
+    """One fact-check question, the answer the answering pipeline gave, and its verdict."""
+
+    id: str
+    register: str
+    fact: str
+    question: str
+    answer: str
+    source: str
+    """The reply's source: ``knowledge``, ``memory``, ``model``, ``unsure``, ``fallback``…"""
+    right: bool
+    """Every ``must`` pattern matched: the answer states the fact."""
+    contradicted: bool
+    """A ``contradicts`` pattern matched: the answer states a wrong value for the fact."""
+
+
+@dataclass(frozen=True)
+class FactRun:
+    """One model's answers to a fact-check set, through the answering pipeline."""
+
+    name: str
+    """Adapter version, or ``base``."""
+    answers: list[FactAnswer]
+    seconds: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FactRun:
+        return cls(
+            name=data["name"],
+            answers=[FactAnswer(**a) for a in data["answers"]],
+            seconds=float(data.get("seconds", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
 class JobResult:
     """The training process's answer: the candidate, its training, and every evaluation."""
 
@@ -89,6 +136,10 @@ class JobResult:
     incumbent_error: str | None = None
     """Why the active adapter could not be evaluated (the candidate then faces the base)."""
     seconds: float | None = None
+    facts: dict[str, FactRun] = field(default_factory=dict)
+    """Role (``incumbent``, ``candidate``) -> answers to the fact-check set."""
+    facts_error: str | None = None
+    """Why the fact-check set could not be answered (the gate's facts check then fails)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,4 +159,6 @@ class JobResult:
             ),
             incumbent_error=data.get("incumbent_error"),
             seconds=data.get("seconds"),
+            facts={role: FactRun.from_json(run) for role, run in data.get("facts", {}).items()},
+            facts_error=data.get("facts_error"),
         )

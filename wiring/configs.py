@@ -24,6 +24,7 @@ from model.errors import NoBaseModel
 from training.config import (
     EvalConfig,
     ExportConfig,
+    FactsConfig,
     GateConfig,
     RetrainConfig,
     TrainConfig,
@@ -38,6 +39,7 @@ __all__ = [
     "adapter_config",
     "bot_config",
     "eval_config",
+    "facts_config",
     "fill",
     "load_config",
     "memory_config",
@@ -135,6 +137,14 @@ def retrain_config(settings: Settings) -> RetrainConfig:
         train=fill(TrainConfig, settings),
         eval=eval_config(settings),
         gate=fill(GateConfig, settings),
+        facts=facts_config(settings),
+    )
+
+
+def facts_config(settings: Settings) -> FactsConfig:
+    """The fact-check set, asked through a pipeline configured as serving's is."""
+    return fill(
+        FactsConfig, settings, memory=memory_config(settings), pipeline=pipeline_config(settings)
     )
 
 

@@ -27,7 +27,14 @@ from model.config import (
     PromptConfig,
     ServiceConfig,
 )
-from training.config import EvalConfig, ExportConfig, GateConfig, RetrainConfig, TrainConfig
+from training.config import (
+    EvalConfig,
+    ExportConfig,
+    FactsConfig,
+    GateConfig,
+    RetrainConfig,
+    TrainConfig,
+)
 
 #: json_schema_extra key naming the config field ("ServiceConfig.max_batch") a setting fills.
 FILLS = "fills"
@@ -127,13 +134,31 @@ class Settings(BaseSettings):
         ge=0,
     )
     min_delta: float = linked(
-        GateConfig, "min_delta", "Gain on the gate metric a candidate must show.", ge=0
+        GateConfig,
+        "min_delta",
+        "The gate metric's gain interval must lie above this (its lower bound).",
+        ge=0,
     )
     max_regression: float = linked(
         GateConfig,
         "max_regression",
-        "Largest drop allowed for a language with 20+ test items.",
+        "A language (20+ test items) vetoes when its whole interval lies below minus this.",
         ge=0,
+    )
+    gate_confidence: float = linked(
+        GateConfig,
+        "confidence",
+        "Confidence of the paired-bootstrap intervals the promotion gate decides on.",
+        gt=0.5,
+        lt=1,
+    )
+    gate_facts: Literal["keep", "improve", "off"] = linked(
+        GateConfig,
+        "facts",
+        "Fact check of the gate: keep (no drop), improve (must rise), off (not measured).",
+    )
+    facts_file: Path | None = linked(
+        FactsConfig, "file", "Fact-check set (JSONL) of the gate; default the shipped one."
     )
     gate_metric: Literal["rouge1", "rouge2", "rougeL", "rougeLsum"] = linked(
         GateConfig, "metric", "ROUGE variant the promotion gate compares."

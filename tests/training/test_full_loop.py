@@ -35,9 +35,11 @@ from storage.registry import active_adapter
 from tests.bot.conftest import AGENT_ID, AGENTS_CHAT, CUSTOMER_ID
 from tests.bot.fake_bot_api import Call, FakeBotApi
 from tests.training.conftest import CANARIES, CANARY_ANSWERS, write_pairs
+from tests.training.test_facts import QUESTIONS, write_facts
 from training.config import (
     EvalConfig,
     ExportConfig,
+    FactsConfig,
     GateConfig,
     RetrainConfig,
     TrainConfig,
@@ -70,12 +72,17 @@ async def ask(api: FakeBotApi, text: str, customer: int = CUSTOMER_ID) -> tuple[
 
 
 def loop_config(home: Path, base_model: Path) -> RetrainConfig:
-    """Shipped data: the canaries in their registers (so the smoke check can pass) and two
-    held-out questions on the same facts, far from the corrected question."""
+    """Shipped data: the canaries in their registers (so the smoke check can pass) and six
+    held-out questions on the same fact in all registers, far from the corrected question
+    (enough that the gate's interval can clear zero)."""
     train = [{"text": c.question, "completion": CANARY_ANSWERS[c.register]} for c in CANARIES]
     test = [
         {"text": "hotline e kokhon call kora jay?", "completion": CANARY_ANSWERS["banglish"]},
         {"text": "Which number do I call for help?", "completion": CANARY_ANSWERS["en"]},
+        {"text": "Can you give me the helpline to call?", "completion": CANARY_ANSWERS["en"]},
+        {"text": "help er jonno kon number e phone dibo?", "completion": CANARY_ANSWERS["banglish"]},
+        {"text": "সাহায্যের জন্য কোন নম্বরে ফোন করব?", "completion": CANARY_ANSWERS["bn"]},
+        {"text": "help দরকার হলে কোন number এ call করব?", "completion": CANARY_ANSWERS["mixed"]},
     ]
     home.mkdir(parents=True)
     return RetrainConfig(
@@ -96,6 +103,8 @@ def loop_config(home: Path, base_model: Path) -> RetrainConfig:
         ),
         eval=EvalConfig(batch_size=8, decoding=DecodingConfig(max_new_tokens=24)),
         gate=GateConfig(canaries=CANARIES),
+        # Asked through the answering pipeline in the training process, for both models.
+        facts=FactsConfig(file=write_facts(home / "facts.jsonl", QUESTIONS)),
     )
 
 
@@ -119,7 +128,8 @@ async def test_correction_retrain_promotion_and_answering_during_training(
         database,
         service,
         memory_off,
-        PipelineConfig(prompt=PromptConfig(system_style="compact")),
+        # Nothing stored answers the question: the model must (not the hand-over note).
+        PipelineConfig(prompt=PromptConfig(system_style="compact"), unsure="model"),
         compact_prompt=True,
     )
     async with pipeline:
@@ -151,6 +161,8 @@ async def test_correction_retrain_promotion_and_answering_during_training(
 
         await asyncio.to_thread(job.join, 300)
         assert outcome and outcome[0].decision == "promoted", outcome and outcome[0].reason
+        facts = outcome[0].facts or {}
+        assert facts["incumbent"]["items"] == facts["candidate"]["items"] == len(QUESTIONS)
         with database.read() as session:
             promoted = active_adapter(session)
             assert promoted is not None and promoted.version == outcome[0].candidate

@@ -85,12 +85,12 @@ def test_a_worse_candidate_is_rejected_and_the_active_adapter_stays(
     fake_runner.candidate = "worse"
     second = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
 
-    assert second.decision == "rejected" and "does not beat" in second.reason
+    assert second.decision == "rejected" and "lower bound is not above" in second.reason
     assert fake_runner.specs[1].incumbent.version == first.candidate
     with sqlite_database.read() as session:
         assert active_adapter(session).version == first.candidate
         rejected = session.scalar(select(Adapter).where(Adapter.version == second.candidate))
-        assert rejected.status == "rejected" and "does not beat" in rejected.reason
+        assert rejected.status == "rejected" and "lower bound is not above" in rejected.reason
         assert rejected.parent_id == active_adapter(session).id
 
 

@@ -78,3 +78,93 @@ def test_summary_fits_a_photo_caption() -> None:
     assert "promoted" in text and "ROUGE-L 0.160" in text and "95% CI +0.0300" in text
     long = summary_text(report(reason="x" * 3000))
     assert len(long) <= CAPTION_LIMIT
+
+
+GATE = {
+    "promote": False,
+    "confidence": 0.9,
+    "checks": [
+        {
+            "name": "improvement",
+            "passed": True,
+            "reason": "rougeL gain +0.0440",
+            "intervals": {
+                "rougeL": {
+                    "delta": 0.044,
+                    "low": 0.033,
+                    "high": 0.056,
+                    "confidence": 0.9,
+                    "items": 240,
+                }  # fmt: skip
+            },
+        },
+        {
+            "name": "facts",
+            "passed": False,
+            "reason": "fact accuracy falls",
+            "intervals": {
+                "fact accuracy": {
+                    "delta": -0.1,
+                    "low": -0.15,
+                    "high": -0.05,
+                    "confidence": 0.9,
+                    "items": 200,
+                }  # fmt: skip
+            },
+        },
+    ],
+}
+FACTS = {
+    "roles": {
+        role: {
+            "name": name,
+            "items": 200,
+            "accuracy": accuracy,
+            "contradiction_rate": 0.02,
+            "by_register": {"bn": {"items": 50, "accuracy": accuracy, "contradiction_rate": 0.0}},
+            "by_source": {"knowledge": 150, "model": 50},
+        }
+        for role, name, accuracy in (("incumbent", "r1", 0.9), ("candidate", "r2", 0.8))
+    },
+    "error": None,
+    "changed": [
+        {
+            "question": "হটলাইন নম্বর কত?",
+            "register": "bn",
+            "fact": "hotline",
+            "incumbent": "১৬৭৮৯",
+            "candidate": "<PHONE>",
+            "candidate_right": False,
+            "sources": "knowledge / model",
+        }
+    ],
+}
+
+
+def test_the_report_shows_the_intervals_the_gate_decided_on_and_fact_accuracy(
+    tmp_path: Path,
+) -> None:
+    data = report(
+        decision="rejected",
+        gate=GATE,
+        facts=FACTS,
+        incumbent_note="the active adapter could not be loaded (truncated); compared with the base",
+    )
+    text = summary_text(data)
+    # The improvement check's own interval, at the configured confidence (not the 95 % default).
+    assert "rougeL gain +0.0440 (90% CI +0.0330 to +0.0560)" in text
+    assert "fact accuracy: incumbent 90.0% (contradictions 2.0%), candidate 80.0%" in text
+    assert "compared with the base" in text
+    html = write_report(data, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "Paired bootstrap intervals at 90% confidence" in html
+    assert "<td>fact accuracy</td><td>200</td><td>-0.1000</td><td>-0.1500</td>" in html
+    assert "<h2>Fact accuracy</h2>" in html and "<td>bn</td><td>50</td><td>90.0%</td>" in html
+    assert "knowledge 150, model 50" in html and "&lt;PHONE&gt;" in html
+    assert "compared with the base" in html
+
+
+def test_facts_not_measured_say_why(tmp_path: Path) -> None:
+    data = report(facts={"roles": {}, "error": "RuntimeError: no scratch copy", "changed": []})
+    assert "fact accuracy not measured: RuntimeError: no scratch copy" in summary_text(data)
+    html = write_report(data, tmp_path)["html"].read_text(encoding="utf-8")
+    assert "Not measured: RuntimeError: no scratch copy." in html
