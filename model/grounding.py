@@ -25,12 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from model.config import MemoryConfig
 from model.guards import Reason, agree
-from model.retrieval import Entry, Hit, RetrievalIndex, concept_spans
+from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
 from model.text.translit import words
 
-__all__ = ["READABLE", "Grounding", "ground", "small_talk"]
+__all__ = ["READABLE", "Grounding", "ground", "small_talk", "vote_topics"]
 
 #: Registers to answer in, by reply language: the customer's own first, then what a reader of
 #: it reads best (Bengali script for mixed writers, English for Banglish writers).
@@ -49,6 +51,8 @@ SEARCH_K = 24
 ANSWER_WEIGHT = 0.5
 #: Share of the best entry's score (in the customer's register) an entry must reach to answer.
 NEAR_BEST = 0.6
+#: Entries of the chosen topic, per register, ranked again to pick the one that answers.
+CANDIDATES = 16
 #: Similarity of two answers (in two registers) at which they state the same thing.
 SAME_ANSWER = 0.5
 
@@ -102,11 +106,14 @@ def ground(
     ``allow_corrections`` off skips step 1 (a question too short to reuse a correction).
     """
     config = config or MemoryConfig()
+    # A pasted essay costs no more than a long message: every step reads the same cut.
+    question = question[:MAX_CHARS]
     talk = small_talk(question)
     if not len(index):
         return Grounding(small_talk=talk)
     vector = index.vector(question)
-    hits = index.search(vector, SEARCH_K)
+    scores = index.scores(vector)
+    hits = index.search(vector, SEARCH_K, scores=scores)
     refused: Reason | None = None
     if allow_corrections:
         for hit in hits:
@@ -130,14 +137,20 @@ def ground(
         return Grounding(refused=refused, related=related, small_talk=talk)
     topic, confidence = votes[0]
     if confidence >= config.knowledge_threshold:
-        chosen, reason = _pick(index, vector, question, topic, register, config)
+        chosen, reason = _pick(index, vector, scores, question, topic, register, config)
         if chosen is not None:
             answer = chosen.answer
             if register == "bilingual":
-                answer = _bilingual(index, vector, question, topic, chosen, config)
+                answer = _bilingual(index, vector, scores, question, topic, chosen, config)
             return Grounding(answer, "knowledge", chosen, topic, confidence, related, None, talk)
         refused = refused or reason
     return Grounding(None, None, None, topic, confidence, related, refused, talk)
+
+
+def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]:
+    """Topics (or untopical entries, as ``#index``) for ``question``, best vote first."""
+    vector = index.vector(question)
+    return _votes(index, vector, index.search(vector, SEARCH_K))
 
 
 def _votes(
@@ -157,15 +170,20 @@ def _votes(
     return sorted(votes.items(), key=lambda item: -item[1])
 
 
-def _candidates(index: RetrievalIndex, topic: str) -> list[int]:
+def _candidates(
+    index: RetrievalIndex, topic: str, register: str, scores: np.ndarray, limit: int
+) -> list[int]:
+    """The topic's entries in ``register`` most similar to the question, best first."""
     if topic.startswith("#"):
-        return [int(topic[1:])]
-    return index.members(topic)
+        single = int(topic[1:])
+        return [single] if index.entries[single].register == register else []
+    return index.best_members(topic, register, scores, limit)
 
 
 def _pick(
     index: RetrievalIndex,
     vector: dict[str, float],
+    scores: np.ndarray,
     question: str,
     topic: str,
     register: str,
@@ -175,30 +193,31 @@ def _pick(
 ) -> tuple[Entry | None, Reason | None]:
     """The topic's entry to answer from, and why none if none.
 
-    The first register of ``order`` the topic has entries in is the only one searched (the
-    customer's own when the knowledge base has it). Its entries are ranked by similarity to
-    the question, globally and among the topic's entries
+    Registers are searched in ``order`` (the customer's own first). In each, the entries
+    closest to the question are ranked again among themselves
     (:meth:`RetrievalIndex.local_similarities`, the answer counting too); the first one close
-    enough to the best, close enough to the question and passing the guards is chosen.
+    enough to the best, close enough to the question and passing the guards is chosen. In a
+    later register only its very best entry is trusted, and the customer's own entry stating
+    the same thing (its answer alike) answers in its place when there is one.
     """
     order = registers or READABLE.get(register, READABLE["bilingual"])
-    members = [i for i in _candidates(index, topic) if index.entries[i].origin == "knowledge"]
-    local = index.local_similarities(vector, members)
-    scored = [
-        (index.similarity(vector, i) + q + ANSWER_WEIGHT * a, index.similarity(vector, i), i)
-        for (q, a), i in zip(local, members, strict=True)
-    ]
+    candidates = {r: _candidates(index, topic, r, scores, CANDIDATES) for r in READABLE[register]}
+    context = [i for found in candidates.values() for i in found]
+    size = 1 if topic.startswith("#") else index.topic_size(topic)
     refused: Reason | None = None
-    by_register = {
-        wanted: sorted(
-            (item for item in scored if index.entries[item[2]].register == wanted),
+    for wanted in order:
+        members = candidates.get(wanted) or _candidates(index, topic, wanted, scores, CANDIDATES)
+        if not members:
+            continue
+        local = index.local_similarities(vector, members, context, size)
+        ranked = sorted(
+            (
+                (float(scores[i]) + q + ANSWER_WEIGHT * a, float(scores[i]), i)
+                for (q, a), i in zip(local, members, strict=True)
+            ),
             key=lambda item: (-item[0], -item[2]),
         )
-        for wanted in order
-    }
-    for wanted in order:
-        ranked = by_register[wanted]
-        best = ranked[0][0] if ranked else 0.0
+        best = ranked[0][0]
         for score, closeness, i in ranked:
             # Far below the best match, an entry answers another question of the topic:
             # when the best ones are refused, nothing of this register answers this one.
@@ -213,14 +232,9 @@ def _pick(
             if wanted == order[0]:
                 return index.entries[i], None
             if i != ranked[0][2]:
-                break  # in another register, only its very best entry is trusted
-            # Found in another register: the customer's own entry stating the same thing
-            # (its answer alike) answers, else this one does (READABLE puts a register the
-            # customer reads first).
-            same = max(
-                ((index.answers_similarity(i, j), j) for _, _, j in by_register[order[0]]),
-                default=(0.0, i),
-            )
+                break
+            own = index.members(topic, order[0]) if not topic.startswith("#") else []
+            same = max(((index.answers_similarity(i, j), j) for j in own), default=(0.0, i))
             return index.entries[same[1] if same[0] >= SAME_ANSWER else i], None
     return None, refused
 
@@ -228,6 +242,7 @@ def _pick(
 def _bilingual(
     index: RetrievalIndex,
     vector: dict[str, float],
+    scores: np.ndarray,
     question: str,
     topic: str,
     chosen: Entry,
@@ -236,7 +251,7 @@ def _bilingual(
     """Bangla then English, for a customer whose language is not known yet."""
     parts = [chosen.answer]
     if chosen.register == "bn":
-        english, _ = _pick(index, vector, question, topic, "en", config, registers=("en",))
+        english, _ = _pick(index, vector, scores, question, topic, "en", config, registers=("en",))
         if english is not None:
             parts.append(english.answer)
     return "\n".join(parts)

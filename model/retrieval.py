@@ -214,10 +214,11 @@ class RetrievalIndex:
                 for feature, weight in vector.items():
                     sums[entry.topic][feature] += weight
         self._centroids = {topic: _unit(dict(total)) for topic, total in sums.items()}
-        self._members: dict[str, list[int]] = defaultdict(list)
+        members: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         for index, entry in enumerate(self.entries):
-            if entry.topic is not None:
-                self._members[entry.topic].append(index)
+            if entry.topic is not None and entry.origin == "knowledge":
+                members[(entry.topic, entry.register)].append(index)
+        self._members = {key: np.array(found, np.int64) for key, found in members.items()}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -249,26 +250,34 @@ class RetrievalIndex:
         return _dot(vector, centroid) if centroid else 0.0
 
     def local_similarities(
-        self, vector: dict[str, float], indexes: Sequence[int]
+        self,
+        vector: dict[str, float],
+        indexes: Sequence[int],
+        context: Sequence[int] | None = None,
+        size: int | None = None,
     ) -> list[tuple[float, float]]:
-        """(question, answer) cosines of ``vector`` with each of ``indexes``, re-weighted by how
-        rare each feature is among those entries.
+        """(question, answer) similarities of ``vector`` with each of ``indexes``, with each
+        feature re-weighted by how rare it is among the ``context`` entries (default: those).
 
         Inside one topic every question says "delivery" or "refund"; what tells its entries
         apart ("free", "outside", "how many days") is what few of them say, so that is what
-        picks the entry that states the fact asked about.
+        picks the entry that states the fact asked about. ``size``: how many entries the
+        context stands for (the whole topic; those sharing no feature with the question
+        change no count).
         """
-        members = [self._vectors[i] for i in indexes]
-        answers = [self._answer(i) for i in indexes]
-        size = len(members)
+        context = indexes if context is None else context
         frequency: Counter[str] = Counter()
-        for question, answer in zip(members, answers, strict=True):
-            frequency.update(set(question) | set(answer))
+        for i in context:
+            frequency.update(set(self._vectors[i]) | set(self._answer(i)))
+        size = len(context) if size is None else size
         local = {f: math.log((size + 1) / (frequency[f] + 0.5)) for f in vector}
         asked = _unit({f: w * local[f] for f, w in vector.items()})
         return [
-            (_local_dot(asked, question, local), _local_dot(asked, answer, local))
-            for question, answer in zip(members, answers, strict=True)
+            (
+                _local_dot(asked, self._vectors[i], local),
+                _local_dot(asked, self._answer(i), local),
+            )
+            for i in indexes
         ]
 
     def _answer(self, index: int) -> dict[str, float]:
@@ -282,16 +291,28 @@ class RetrievalIndex:
         registers the numbers, names and concepts of a fact are what they share)."""
         return _dot(self._answer(first), self._answer(second))
 
-    def members(self, topic: str) -> list[int]:
-        """Indexes of the entries of ``topic``, in entry order."""
-        return self._members.get(topic, [])
+    def members(self, topic: str, register: str | None) -> list[int]:
+        """Indexes of the knowledge entries of ``topic`` in ``register``, in entry order."""
+        found = self._members.get((topic, register))
+        return [] if found is None else found.tolist()
 
-    def search(self, question: str | dict[str, float], k: int = 10) -> list[Hit]:
-        """The ``k`` entries most similar to ``question`` (text or :meth:`vector`), best
-        first (ties: newer first)."""
-        if not self.entries:
+    def topic_size(self, topic: str) -> int:
+        """How many knowledge entries ``topic`` has, in all registers."""
+        return sum(len(v) for (t, _), v in self._members.items() if t == topic)
+
+    def best_members(
+        self, topic: str, register: str | None, scores: np.ndarray, limit: int
+    ) -> list[int]:
+        """The ``limit`` entries of ``topic`` in ``register`` with the highest ``scores``
+        (of :meth:`scores`) above zero, best first."""
+        found = self._members.get((topic, register))
+        if found is None:
             return []
-        vector = self.vector(question) if isinstance(question, str) else question
+        ranked = found[np.argsort(-scores[found], kind="stable")][:limit]
+        return [int(i) for i in ranked if scores[i] > 0]
+
+    def scores(self, vector: dict[str, float]) -> np.ndarray:
+        """Cosine of a question's :meth:`vector` with every entry, by entry index."""
         indexes, weights = [], []
         for feature, weight in vector.items():
             posting = self._postings.get(feature)
@@ -299,10 +320,25 @@ class RetrievalIndex:
                 indexes.append(posting[0])
                 weights.append(posting[1] * weight)
         if not indexes:
-            return []
-        scores = np.bincount(
+            return np.zeros(len(self.entries))
+        return np.bincount(
             np.concatenate(indexes), np.concatenate(weights), minlength=len(self.entries)
         )
+
+    def search(
+        self,
+        question: str | dict[str, float],
+        k: int = 10,
+        *,
+        scores: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` entries most similar to ``question`` (text or :meth:`vector`), best
+        first (ties: newer first); ``scores``: the question's :meth:`scores`, if at hand."""
+        if not self.entries:
+            return []
+        if scores is None:
+            vector = self.vector(question) if isinstance(question, str) else question
+            scores = self.scores(vector)
         count = min(k, int(np.count_nonzero(scores)))
         if count == 0:
             return []
