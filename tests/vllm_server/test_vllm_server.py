@@ -290,6 +290,8 @@ def test_uttor_chat_answers_through_vllm_with_the_promoted_adapter(
         "UTTOR_BASE_MODEL": str(quick_model_dir),
         "UTTOR_GENERATION_BACKEND": "vllm",
         "UTTOR_VLLM_URL": vllm_server.url,
+        # init loads the knowledge base; a question it does not ground goes to the model.
+        "UTTOR_UNSURE": "model",
     }.items():
         monkeypatch.setenv(name, value)
     code, out, err = run_cli(["init", "--json"], capsys)
