@@ -40,8 +40,9 @@ class TrainConfig:
     starter model (docs/retraining.md); for a 7B base use about 2e-4."""
     batch_size: int = 8
     """Pairs per optimizer step."""
-    max_length: int = 256
-    """Tokens per example (prompt + completion); longer prompts lose their oldest tokens."""
+    max_length: int = 512
+    """Tokens per example (prompt + completion). A longer one is dropped and counted, never
+    cut; served prompts with retrieved entries and earlier turns run to about 330 tokens."""
     seed: int = 0
     """Seed of the data order, LoRA initialization and dropout."""
     lora_r: int = 32
