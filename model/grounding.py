@@ -112,7 +112,7 @@ def ground(
     if not len(index):
         return Grounding(small_talk=talk)
     vector = index.vector(question)
-    scores = index.scores(vector)
+    scores = index.scores(vector, question)
     hits = index.search(vector, SEARCH_K, scores=scores)
     refused: Reason | None = None
     if allow_corrections:
@@ -150,7 +150,8 @@ def ground(
 def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]:
     """Topics (or untopical entries, as ``#index``) for ``question``, best vote first."""
     vector = index.vector(question)
-    return _votes(index, vector, index.search(vector, SEARCH_K))
+    scores = index.scores(vector, question)
+    return _votes(index, vector, index.search(vector, SEARCH_K, scores=scores))
 
 
 def _votes(

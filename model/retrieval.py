@@ -34,7 +34,8 @@ from typing import Literal
 
 import numpy as np
 
-from model.text.concepts import CONCEPTS
+from model.embeddings import DENSE_WEIGHT, Encoder
+from model.text.concepts import CONCEPTS, STOP_WORDS
 from model.text.entities import regions
 from model.text.translit import fold, skeleton, spell, stem, words
 
@@ -59,21 +60,7 @@ def _key(word: str) -> str:
     return spell(stem(word))
 
 
-#: Words that say nothing of what is asked (pronouns, particles, auxiliaries, politeness), in
-#: the three scripts; their spellings and skeletons are no features (concepts still see them).
-_STOP_WORDS = """
-    i me my mine you your we our us he she it its they them this that these those a an the to
-    of for in on at by with from and or but is are am was were be been do does did can could
-    will would shall should may might must have has had please pls plz want need like just so
-    also too very some any there here then than if about as what which who whom whose
-    ami amar amr amake apni apnar apnara apnader apnake tumi tomar amra amader ki ke ta ti to
-    e er r re te theke kore korte korbo korben kora chai chaile hobe jabe jay ache ase ashe
-    vai bhai vaia bhaia ji jee ekta eta oi ei sei jonno niye diye ar o tai naki kintu
-    আমি আমার আমাকে আপনি আপনার আপনারা আপনাদের আপনাকে তুমি তোমার আমরা আমাদের কি কী কে টা টি তো
-    এ এর র তে থেকে করে করতে করব করবো করবেন করা চাই চাইলে হবে যাবে যায় আছে ভাই জি একটা এটা ওই এই
-    সেই জন্য নিয়ে দিয়ে আর ও তাই নাকি কিন্তু একটু
-"""
-_STOP = frozenset(_key(w) for w in _STOP_WORDS.split())
+_STOP = frozenset(_key(w) for w in STOP_WORDS.split())
 
 #: Weight of each feature family (see the module doc).
 WEIGHTS = {"k": 1.0, "f": 0.6, "c": 1.6, "n": 1.2, "p": 0.5, "r": 1.0}
@@ -186,8 +173,14 @@ def _features(text: str) -> tuple[tuple[str, int], ...]:
 class RetrievalIndex:
     """Cosine similarity of TF-IDF features, over an inverted index of the entries."""
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self, entries: Iterable[Entry], *, encoder: Encoder | None = None) -> None:
         self.entries: list[Entry] = list(entries)
+        self._encoder = encoder
+        self._dense = (
+            encoder.encode([e.question[:MAX_CHARS] for e in self.entries])
+            if encoder is not None and self.entries
+            else None
+        )
         raw = [features(e.question) for e in self.entries]
         frequency: Counter[str] = Counter(f for counts in raw for f in counts)
         size = len(self.entries)
@@ -311,19 +304,28 @@ class RetrievalIndex:
         ranked = found[np.argsort(-scores[found], kind="stable")][:limit]
         return [int(i) for i in ranked if scores[i] > 0]
 
-    def scores(self, vector: dict[str, float]) -> np.ndarray:
-        """Cosine of a question's :meth:`vector` with every entry, by entry index."""
+    def scores(self, vector: dict[str, float], text: str | None = None) -> np.ndarray:
+        """Similarity of a question (its :meth:`vector`, and its ``text`` when the index has
+        an encoder) with every entry, by entry index: the lexical cosine, blended with the
+        embeddings' cosine (:data:`model.embeddings.DENSE_WEIGHT`) when there are some."""
         indexes, weights = [], []
         for feature, weight in vector.items():
             posting = self._postings.get(feature)
             if posting is not None:
                 indexes.append(posting[0])
                 weights.append(posting[1] * weight)
-        if not indexes:
-            return np.zeros(len(self.entries))
-        return np.bincount(
-            np.concatenate(indexes), np.concatenate(weights), minlength=len(self.entries)
+        lexical = (
+            np.bincount(
+                np.concatenate(indexes), np.concatenate(weights), minlength=len(self.entries)
+            )
+            if indexes
+            else np.zeros(len(self.entries))
         )
+        if self._dense is None or self._encoder is None or text is None:
+            return lexical
+        asked = self._encoder.encode([text[:MAX_CHARS]])[0]
+        dense = np.clip(self._dense @ asked, 0.0, 1.0)
+        return (1 - DENSE_WEIGHT) * lexical + DENSE_WEIGHT * dense
 
     def search(
         self,
@@ -337,8 +339,9 @@ class RetrievalIndex:
         if not self.entries:
             return []
         if scores is None:
+            text = question if isinstance(question, str) else None
             vector = self.vector(question) if isinstance(question, str) else question
-            scores = self.scores(vector)
+            scores = self.scores(vector, text)
         count = min(k, int(np.count_nonzero(scores)))
         if count == 0:
             return []

@@ -49,7 +49,6 @@ def build_pipeline(
     now. Raises :class:`model.errors.ModelLoadError` when the base model cannot be loaded.
     """
     from model.deferred import DeferredService
-    from model.memory import CorrectionMemory
     from model.pipeline import Pipeline
     from model.starter import is_starter_model
 
@@ -64,11 +63,28 @@ def build_pipeline(
             loaded, service_config(settings), database=database, adapters=adapter_config(settings)
         )
 
-    memory = CorrectionMemory(database, memory_config(settings))
+    memory = _memory(settings, database)
     # The starter model was pretrained with the compact system prompt (docs/model.md).
     compact = is_starter_model(Path(base_model))
     generation = DeferredService(service) if defer else service()
     return Pipeline(database, generation, memory, pipeline_config(settings), compact_prompt=compact)
+
+
+def _memory(settings: Settings, database: Database) -> Any:
+    """Correction memory; with ``UTTOR_EMBEDDING_MODEL``, its encoder blended into retrieval
+    (raises :class:`model.embeddings.EncoderUnavailable` when that cannot load)."""
+    from functools import partial
+
+    from model.memory import CorrectionMemory
+    from model.retrieval import RetrievalIndex
+
+    config = memory_config(settings)
+    if config.embedding_model is None:
+        return CorrectionMemory(database, config)
+    from model.embeddings import load_encoder
+
+    encoder = load_encoder(config.embedding_model)
+    return CorrectionMemory(database, config, index=partial(RetrievalIndex, encoder=encoder))
 
 
 def _vllm_backend(settings: Settings, database: Database, base_model: str) -> Any:

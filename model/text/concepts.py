@@ -13,7 +13,7 @@ belongs to, and the payment instruments and kinds of goods that change an answer
 
 from __future__ import annotations
 
-__all__ = ["CONCEPTS", "GOODS", "INSTRUMENTS", "PLACES", "REGION_WORDS"]
+__all__ = ["CONCEPTS", "GOODS", "INSTRUMENTS", "PLACES", "REGION_WORDS", "STOP_WORDS"]
 
 
 def _groups(block: str) -> dict[str, tuple[str, ...]]:
@@ -142,6 +142,21 @@ CONCEPTS = _groups(
         kinte, কিনতে
     """
 )
+
+#: Words that say nothing of what is asked (pronouns, particles, auxiliaries, politeness), in
+#: the three scripts; their spellings and skeletons are no features (concepts still see them).
+STOP_WORDS = """
+    i me my mine you your we our us he she it its they them this that these those a an the to
+    of for in on at by with from and or but is are am was were be been do does did can could
+    will would shall should may might must have has had please pls plz want need like just so
+    also too very some any there here then than if about as what which who whom whose
+    ami amar amr amake apni apnar apnara apnader apnake tumi tomar amra amader ki ke ta ti to
+    e er r re te theke kore korte korbo korben kora chai chaile hobe jabe jay ache ase ashe
+    vai bhai vaia bhaia ji jee ekta eta oi ei sei jonno niye diye ar o tai naki kintu
+    আমি আমার আমাকে আপনি আপনার আপনারা আপনাদের আপনাকে তুমি তোমার আমরা আমাদের কি কী কে টা টি তো
+    এ এর র তে থেকে করে করতে করব করবো করবেন করা চাই চাইলে হবে যাবে যায় আছে ভাই জি একটা এটা ওই এই
+    সেই জন্য নিয়ে দিয়ে আর ও তাই নাকি কিন্তু একটু
+"""
 
 #: Place spelling -> (place, delivery region). One line per place, its spellings separated by
 #: spaces (the first names it); regions: ``dhaka`` (the city's areas), ``district`` (anywhere
