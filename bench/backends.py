@@ -20,8 +20,9 @@ held-out test questions in four registers (bench/questions.py); the database is 
 every reply comes from the model. With ``--lora`` a LoRA adapter of the nightly training's
 shape (rank, targets; random weights) is promoted in both databases first, so local serving
 applies it in-process and vLLM loads it at run time and names it in every request. The two
-backends run one after the other, so both share
-the machine with whatever else runs on it: the load average is recorded at start and end.
+backends take turns at each level, ``--rounds`` times (which goes first alternates), so
+that both meet the same load on a shared machine; replies/s is the median of the rounds, the
+latency percentiles are over every reply. The load average is recorded at start and end.
 
 Target: the vLLM backend gives at least twice local's replies/s at 16 chats. (Not named
 ``vllm.py``: run as a script, this folder comes first on ``sys.path``, and libraries that
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +82,23 @@ def new_chats(database: Any, count: int, first: int) -> list[tuple[int, int]]:
     return ids
 
 
+@dataclass
+class Sample:
+    """One measurement: ``chats`` concurrent chats until ``requests`` replies are done."""
+
+    seconds: float
+    latencies: list[float]
+    tokens: list[int]
+    sources: Counter[str]
+
+
 async def measure(
     pipeline: Any, database: Any, questions: list[str], chats: int, requests: int, first: int
-) -> dict[str, Any]:
+) -> Sample:
     """``chats`` concurrent chats, each waiting for its reply before sending the next."""
     per_chat = max(1, requests // chats)
     ids = await asyncio.to_thread(new_chats, database, chats * per_chat, first)
-    latencies: list[float] = []
-    tokens: list[int] = []
-    sources: Counter[str] = Counter()
+    sample = Sample(0.0, [], [], Counter())
 
     async def chat(number: int) -> None:
         for turn in range(per_chat):
@@ -98,17 +108,29 @@ async def measure(
             reply = await pipeline.answer(
                 chat_id=chat_id, customer_id=customer_id, text=questions[index % len(questions)]
             )
-            latencies.append((time.perf_counter() - started) * 1000)
-            sources[reply.source] += 1
+            sample.latencies.append((time.perf_counter() - started) * 1000)
+            sample.sources[reply.source] += 1
             if reply.source == "model":
-                tokens.append(reply.completion_tokens)
+                sample.tokens.append(reply.completion_tokens)
 
     started = time.perf_counter()
     await asyncio.gather(*(chat(n) for n in range(chats)))
-    seconds = time.perf_counter() - started
+    sample.seconds = time.perf_counter() - started
+    return sample
+
+
+def summarize(samples: list[Sample]) -> dict[str, Any]:
+    """Median replies/s of the rounds; latency percentiles over every reply of them."""
+    latencies = [ms for sample in samples for ms in sample.latencies]
+    tokens = [count for sample in samples for count in sample.tokens]
+    sources: Counter[str] = Counter()
+    for sample in samples:
+        sources.update(sample.sources)
+    rates = [len(sample.latencies) / sample.seconds for sample in samples]
     return {
         "replies": len(latencies),
-        "replies_per_s": round(len(latencies) / seconds, 2),
+        "replies_per_s": round(statistics.median(rates), 2),
+        "replies_per_s_rounds": [round(rate, 2) for rate in rates],
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1),
         # bf16 on the server and NF4 here can word a reply differently: compare lengths too.
@@ -147,10 +169,8 @@ def promote(database: Any, adapter: Path, model: str) -> None:
         promote_adapter(session, adapter_id=row.id)
 
 
-async def run_backend(
-    backend: str, args: argparse.Namespace, model: str, url: str | None, folder: Path
-) -> dict[str, Any]:
-    """Every concurrency level on one backend, on a fresh database."""
+def build(backend: str, args: argparse.Namespace, model: str, url: str, folder: Path) -> Any:
+    """A fresh database and the pipeline ``uttor serve`` would build on it for ``backend``."""
     from migrations.runner import upgrade
     from storage.db import Database
     from wiring.build import build_pipeline
@@ -167,30 +187,59 @@ async def run_backend(
         base_model=model,
         quantization=args.quantization,
         generation_backend=backend,
-        vllm_url=url or "http://127.0.0.1:9/v1",
+        vllm_url=url,
         threads=args.threads,
         **({"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}),
     )
+    return database, build_pipeline(settings, database, model)
+
+
+async def run_all(
+    args: argparse.Namespace, model: str, url: str, folder: Path
+) -> dict[str, dict[str, Any]]:
+    """Both backends, each concurrency level ``--rounds`` times, the backends taking turns
+    (which goes first alternates), so that both meet the same load on a shared machine."""
+    built = {
+        name: await asyncio.to_thread(build, name, args, model, url, folder) for name in BACKENDS
+    }
     questions = question_list(256)
-    rows: dict[str, Any] = {}
-    pipeline = await asyncio.to_thread(build_pipeline, settings, database, model)
+    samples: dict[str, dict[int, list[Sample]]] = {name: {} for name in BACKENDS}
+    adapters: dict[str, str | None] = {}
     try:
-        async with pipeline:
-            # Warm-up: first-call allocations locally, connections and caches on the server.
-            await measure(pipeline, database, questions, 4, 16, first=1)
+        for _, pipeline in built.values():
+            await pipeline.start()
+        first = 1
+        for name, (database, pipeline) in built.items():
+            # Warm-up at every level, not recorded: both engines allocate and cache kernels
+            # per batch shape on first use (vLLM's first rounds at 64 chats ran at a third of
+            # its later speed here), and connections are opened.
+            for chats in args.chats:
+                await measure(pipeline, database, questions, chats, 2 * chats, first)
+                first += 3 * chats
             adapter = pipeline.service.adapter
             if args.adapter is not None and adapter is None:
-                raise SystemExit(f"{backend}: the adapter did not load (see the log)")
-            first = 1000
-            for chats in args.chats:
-                requests = max(args.requests, 2 * chats)
-                rows[str(chats)] = await measure(
-                    pipeline, database, questions, chats, requests, first
-                )
-                first += requests + chats
+                raise SystemExit(f"{name}: the adapter did not load (see the log)")
+            adapters[name] = adapter.version if adapter else None
+        for chats in args.chats:
+            requests = max(args.requests, 2 * chats)
+            for round_ in range(args.rounds):
+                order = BACKENDS if round_ % 2 == 0 else BACKENDS[::-1]
+                for name in order:
+                    database, pipeline = built[name]
+                    sample = await measure(pipeline, database, questions, chats, requests, first)
+                    samples[name].setdefault(chats, []).append(sample)
+                    first += requests + chats
     finally:
-        database.dispose()
-    return {"adapter": adapter.version if adapter else None, "chats": rows}
+        for database, pipeline in built.values():
+            await pipeline.close()
+            database.dispose()
+    return {
+        name: {
+            "adapter": adapters.get(name),
+            "chats": {str(chats): summarize(rounds) for chats, rounds in samples[name].items()},
+        }
+        for name in BACKENDS
+    }
 
 
 def vllm_version(python: Path) -> str | None:
@@ -218,7 +267,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lora": args.lora,
         "vllm": vllm_version(args.python) if args.vllm_url is None else "given server",
         "load_average_start": load_average(),
-        "backends": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -238,10 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sys.exit(f"the vLLM server did not start: {exc}")
             url = server.url
         try:
-            for backend in BACKENDS:
-                results["backends"][backend] = asyncio.run(
-                    run_backend(backend, args, model, url, folder)
-                )
+            results["backends"] = asyncio.run(run_all(args, model, url, folder))
         finally:
             if server is not None:
                 server.stop()
@@ -285,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model folder (default: the starter model)")
     parser.add_argument("--quantization", choices=("nf4", "none"), default="nf4")
     parser.add_argument("--requests", type=int, default=64, help="replies per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per level")
     parser.add_argument("--max-new-tokens", type=int, help="override the serving default")
     parser.add_argument("--threads", type=int, help="torch threads of local generation")
     parser.add_argument("--python", type=Path, default=DEFAULT_PYTHON, help="vLLM's python")
