@@ -82,9 +82,14 @@ _TALK = frozenset({"greet", "thank"})
 
 def small_talk(text: str) -> bool:
     """True for a greeting, thanks or goodbye with at most two other words ("hi vai", "ok
-    thanks", "ধন্যবাদ ভাই")."""
+    thanks", "ধন্যবাদ ভাই"), and for a message with no word at all (emoji, punctuation):
+    nothing to hand to an agent, something to answer in kind."""
+    if not text.strip():
+        return False
     tokens = words(text)
-    if not tokens or len(tokens) > 8:
+    if not tokens:
+        return True
+    if len(tokens) > 8:
         return False
     spans = concept_spans(tokens)
     if not spans or not {name for _, _, name in spans} <= _TALK:

@@ -154,7 +154,8 @@ def test_an_empty_index_finds_nothing_and_does_not_fail() -> None:
 def test_text_without_words_finds_nothing() -> None:
     index = RetrievalIndex(entries())
     assert index.search("?!… 🙂") == []
-    assert ground(index, "🙂🙂", "bilingual").answer is None
+    found = ground(index, "🙂🙂", "bilingual")
+    assert found.answer is None and found.small_talk
 
 
 def test_a_ten_thousand_character_question_is_cut_and_fast() -> None:
@@ -186,6 +187,8 @@ def test_ties_prefer_the_newer_entry() -> None:
         ("Thank you, bye", True),
         ("hi, where is my order?", False),
         ("refund kobe pabo", False),
+        ("👍🙂", True),  # no words: answered in kind, not handed to an agent
+        ("BG-10002345", False),
         ("", False),
     ],
 )
