@@ -85,7 +85,7 @@ class MemoryConfig:
     threshold: float = 0.76
     """Similarity (cosine of :mod:`model.retrieval` features, 0 to 1) at or above which a question
     reuses an agent's correction of a near-duplicate question (guards permitting)."""
-    knowledge_threshold: float = 0.6
+    knowledge_threshold: float = 0.5
     """Topic vote (best entry's similarity + the topic centroid's, 0 to 2) at or above which the
     question counts as asking that knowledge-base topic and gets its entry's answer."""
     entry_threshold: float = 0.2

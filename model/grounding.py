@@ -21,6 +21,7 @@ naturally when the knowledge base has no greeting to send.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -48,9 +49,24 @@ READABLE: dict[str, tuple[str, ...]] = {
 #: Entries read per question (all topics voted come from these).
 SEARCH_K = 24
 #: Weight of the answer's similarity, next to the question's, when choosing a topic's entry.
-ANSWER_WEIGHT = 0.5
+ANSWER_WEIGHT = 1.0
 #: Share of the best entry's score (in the customer's register) an entry must reach to answer.
 NEAR_BEST = 0.6
+#: Similarity to the question an entry whose answer says "no information" needs to be sent.
+HEDGED_CLOSENESS = 0.6
+#: How answers say that the information is not at hand, in the four registers.
+_HEDGES = re.compile(
+    r"(?:don't|do not|doesn't) have (?:the |that |any |exact )?(?:information|info|details)"
+    r"|(?:তথ্য|information|info)(?: আমার কাছে)? নেই|(?:info|tottho|information) (?:amar kache )?nai",
+    re.IGNORECASE,
+)
+
+
+def hedged(answer: str) -> bool:
+    """Whether ``answer`` says its information is not at hand ("তথ্য আমার কাছে নেই")."""
+    return bool(_HEDGES.search(answer))
+
+
 #: Entries of the chosen topic, per register, ranked again to pick the one that answers.
 CANDIDATES = 16
 #: Similarity of two answers (in two registers) at which they state the same thing.
@@ -231,6 +247,8 @@ def _pick(
                 break
             if closeness < config.entry_threshold:
                 continue
+            if closeness < HEDGED_CLOSENESS and hedged(index.entries[i].answer):
+                continue  # "I have no information on that" only answers its own question
             verdict = agree(question, index.entries[i].question, general=True)
             if not verdict:
                 refused = refused or verdict.reason

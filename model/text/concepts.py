@@ -34,7 +34,7 @@ CONCEPTS = _groups(
     where: where, kothay, kothai, kothae, koi, কোথায়, কই, কোথা, location, status
     when: when, kobe, kokhon, কবে, কখন, date, tarikh, তারিখ
     quantity: how much, how many, koto, kto, koyta, koy, কত, কয়টা, কয়, কতো, amount, poriman,
-        পরিমাণ
+        পরিমাণ, কতগুলো, কতগুলি, koygula, total number, number of
     duration: how long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন, কতক্ষণ,
         kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে, take, takes
     day: day, days, din, দিন, dine, দিনে, working day, karjodibos, কার্যদিবস, business day
@@ -74,11 +74,12 @@ CONCEPTS = _groups(
     cashback: cashback, cash back, ক্যাশব্যাক, bonus, reward
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
-        borojor, বড়জোর, লিমিট, ceiling
+        borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima
     minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest
-    percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate
+    percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,
-        sara desh, সারা দেশ, all over, area, elaka, এলাকা
+        sara desh, সারা দেশ, all over, area, elaka, এলাকা, দেশজুড়ে, nationwide, all districts,
+        every district, সব জেলায়, sob jela, sob district
     remote: remote, upazila, upojela, upozila, উপজেলা, village, gram, গ্রাম, durgom, দুর্গম,
         prottonto, প্রত্যন্ত, rural
     inside: inside, within, in dhaka, vitore, bhitore, vetore, ভিতরে, ভেতরে, moddhe, modhe,
@@ -95,7 +96,7 @@ CONCEPTS = _groups(
         split payment, mase mase, মাসে মাসে, monthly installment, emi, installment, instalment,
         installments, kisti, কিস্তি, ইএমআই, monthly payment
     otp: code i got, sms code, ফোনে আসা কোড, one-time code, otp, ওটিপি, verification code, one
-        time password
+        time password, login code, লগইন কোড, login er code
     login: login, log in, sign in, signin, লগইন, dhukte, ঢুকতে, dukte, logout
     account: account, অ্যাকাউন্ট, একাউন্ট, profile, প্রোফাইল
     delete: off korte, account off, permanently, delete, remove, close, deactivate, muche, মুছে,
@@ -106,7 +107,8 @@ CONCEPTS = _groups(
     bill: bill, বিল, electricity, biddut, বিদ্যুৎ, current bill, gas, গ্যাস, water, wasa,
         internet bill, utility
     pickup: pickup, pick up, pick-up, collect, collection point, tulte, তুলতে, tule, point,
-        পয়েন্ট, hub, counter, nije giye, নিজে গিয়ে
+        পয়েন্ট, hub, counter, nije giye, নিজে গিয়ে, pickup location, pick-up location, collection
+        centre, collection center
     contact: helpline, হেল্পলাইন, হটলাইন, call center, কল সেন্টার, support number, customer
         care, contact, call, mail, dial, reach you, hotline, number, nombor, নম্বর, নাম্বার, email,
         e-mail, ইমেইল, jogajog, যোগাযোগ, phone, ফোন, office, অফিস
@@ -132,6 +134,9 @@ CONCEPTS = _groups(
         khoda hafez, খোদা হাফেজ, take care
     keep: keep, kept, wait, waits, rakhe, রাখে, রাখা, রাখবে, rakhbe, opekkha, অপেক্ষা, store,
         stays
+    deducted: deducted, debited, cut, kete nise, kete geche, kete gese, কেটে নিয়েছে, কেটে গেছে,
+        কেটেছে, kome geche, কমে গেছে, charged twice, taka gese
+    failed: failed, fail, fails, ফেইল, ব্যর্থ, didn't go through, did not go through, unsuccessful
     holiday: weekend, weekends, holiday, holidays, chuti, chutir din, ছুটি, ছুটির দিন, friday,
         fridays, shukrobar, শুক্রবার, eid, ঈদ, puja, পূজা
     valid: expires, last, lasts, meyad koto, valid, validity, expire, expiry, expired, meyad,
