@@ -33,7 +33,15 @@ from model.guards import Reason, agree
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
 from model.text.translit import words
 
-__all__ = ["READABLE", "Grounding", "ground", "small_talk", "vote_topics"]
+__all__ = [
+    "READABLE",
+    "Grounding",
+    "ground",
+    "hedged",
+    "prompt_knowledge",
+    "small_talk",
+    "vote_topics",
+]
 
 #: Registers to answer in, by reply language: the customer's own first, then what a reader of
 #: it reads best (Bengali script for mixed writers, English for Banglish writers).
@@ -148,12 +156,12 @@ def ground(
                     hit.entry,
                     hit.entry.topic,
                     hit.score,
-                    _related(hits, config),
+                    _related(hits, register, config),
                     small_talk=talk,
                 )
             refused = refused or verdict.reason
     votes = _votes(index, vector, hits)
-    related = _related(hits, config)
+    related = _related(hits, register, config)
     if not votes:
         return Grounding(refused=refused, related=related, small_talk=talk)
     topic, confidence = votes[0]
@@ -166,6 +174,24 @@ def ground(
             return Grounding(answer, "knowledge", chosen, topic, confidence, related, None, talk)
         refused = refused or reason
     return Grounding(None, None, None, topic, confidence, related, refused, talk)
+
+
+def prompt_knowledge(
+    index: RetrievalIndex,
+    question: str,
+    register: str,
+    config: MemoryConfig | None = None,
+    *,
+    leave_out: str | None = None,
+) -> list[tuple[str, str]]:
+    """The (question, answer) entries serving would put in the model's prompt for
+    ``question``: training builds its prompts with them too
+    (:func:`model.prompting.build_prompt`'s ``knowledge``), so an adapter learns to answer
+    from them. ``leave_out``: a question whose own entry must not be shown (a training pair
+    looked up in an index that holds it, when the model should learn more than copying).
+    """
+    found = ground(index, question, register, config)
+    return [(e.question, e.answer) for e in found.related if e.question != leave_out]
 
 
 def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]:
@@ -257,10 +283,23 @@ def _pick(
                 return index.entries[i], None
             if i != ranked[0][2]:
                 break
-            own = index.members(topic, order[0]) if not topic.startswith("#") else []
-            same = max(((index.answers_similarity(i, j), j) for j in own), default=(0.0, i))
-            return index.entries[same[1] if same[0] >= SAME_ANSWER else i], None
+            return _in_own_register(index, question, topic, order[0], i), None
     return None, refused
+
+
+def _in_own_register(
+    index: RetrievalIndex, question: str, topic: str, register: str, found: int
+) -> Entry:
+    """The entry of ``register`` whose answer states what entry ``found`` (of another
+    register) answers, if one does and its question passes the guards; else ``found``."""
+    own = index.members(topic, register) if not topic.startswith("#") else []
+    alike = sorted(((index.answers_similarity(found, j), j) for j in own), reverse=True)
+    for similarity, j in alike:
+        if similarity < SAME_ANSWER:
+            break
+        if agree(question, index.entries[j].question, general=True):
+            return index.entries[j]
+    return index.entries[found]
 
 
 def _bilingual(
@@ -281,12 +320,15 @@ def _bilingual(
     return "\n".join(parts)
 
 
-def _related(hits: Sequence[Hit], config: MemoryConfig) -> tuple[Entry, ...]:
-    """The best entries above the related threshold, one per distinct answer."""
+def _related(hits: Sequence[Hit], register: str, config: MemoryConfig) -> tuple[Entry, ...]:
+    """The best entries above the related threshold, one per distinct answer; of entries
+    equally close, the reply's register first (the model answers in the register it reads)."""
+    close = [h for h in hits if h.score >= config.related_threshold]
+    close.sort(key=lambda h: (-round(h.score, 3), h.entry.register != register))
     chosen: list[Entry] = []
     seen: set[str] = set()
-    for hit in hits:
-        if hit.score < config.related_threshold or len(chosen) >= config.prompt_entries:
+    for hit in close:
+        if len(chosen) >= config.prompt_entries:
             break
         if hit.entry.answer not in seen:
             seen.add(hit.entry.answer)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from model.grounding import ground, small_talk
+from model.grounding import ground, hedged, prompt_knowledge, small_talk
 from model.retrieval import MAX_CHARS, Entry, RetrievalIndex, features
 from model.text.translit import fold, romanize, skeleton, stem, words
 
@@ -201,3 +201,39 @@ def test_greetings_are_answered_from_the_greeting_topic() -> None:
     found = ground(index, "Assalamu alaikum vai", "banglish")
     assert found.source == "knowledge" and found.topic == "greeting"
     assert found.answer == FIXTURE["greeting"]["banglish"][1]
+
+
+def test_another_registers_entry_answers_through_the_customers_own() -> None:
+    # The Banglish entries of the topic do not match the question's words; the English one
+    # does, and its fact is stated by a Banglish answer whose question passes the guards.
+    base = [
+        Entry("How many months can I spread EMI over?", "3, 6, 9 or 12 months.", "en", "emi"),
+        Entry("EMI er shorto ki?", "EMI 3, 6, 9 ba 12 maser jonno.", "banglish", "emi"),
+        Entry("24 masher emi hobe?", "Na, EMI 3, 6, 9 ba 12 maser jonno.", "banglish", "emi"),
+    ]
+    found = ground(RetrievalIndex(base), "How many months can I spread EMI over vai", "banglish")
+    assert found.entry is not None and found.entry.question == "EMI er shorto ki?"
+
+
+def test_an_answer_without_the_information_answers_only_its_own_question() -> None:
+    assert hedged("I don't have information on that, sorry. Type /agent.")
+    assert hedged("নির্দিষ্ট সময়ের তথ্য আমার কাছে নেই।") and hedged("Exact time er info amar kache nai")
+    assert not hedged("Delivery inside Dhaka costs 60 taka.")
+    base = [
+        Entry("Can my brother collect my parcel?", "I don't have information on that.", "en", "p"),
+        Entry("How much is a pickup point?", "30 taka per parcel.", "en", "p"),
+    ]
+    index = RetrievalIndex(base)
+    assert ground(index, "can my brother collect my parcel", "en").source == "knowledge"
+    found = ground(index, "how long will the pickup point keep my parcel", "en")
+    assert found.answer != base[0].answer
+
+
+def test_the_prompt_entries_training_uses_are_the_ones_serving_shows() -> None:
+    index = RetrievalIndex(entries())
+    shown = prompt_knowledge(index, "refund pete koto din lage?", "banglish")
+    assert shown and shown[0] == FIXTURE["refund"]["banglish"]
+    held_back = prompt_knowledge(
+        index, "refund pete koto din lage?", "banglish", leave_out="refund pete koto din lage?"
+    )
+    assert FIXTURE["refund"]["banglish"] not in held_back and held_back
