@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from model.config import MemoryConfig
-from model.guards import Reason, agree
+from model.guards import Reason, agree, names_nothing
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
 from model.text.translit import words
 
@@ -60,6 +60,10 @@ SEARCH_K = 24
 ANSWER_WEIGHT = 1.0
 #: Share of the best entry's score (in the customer's register) an entry must reach to answer.
 NEAR_BEST = 0.6
+#: Share of the best score a general question of the topic needs, once a question naming a
+#: place, instrument or goods was refused.
+GENERAL_BEST = 0.3
+_NAMES = ("place", "instrument", "goods")
 #: Similarity to the question an entry whose answer says "no information" needs to be sent.
 HEDGED_CLOSENESS = 0.6
 #: How answers say that the information is not at hand, in the four registers.
@@ -269,9 +273,15 @@ def _pick(
         for score, closeness, i in ranked:
             # Far below the best match, an entry answers another question of the topic:
             # when the best ones are refused, nothing of this register answers this one.
-            if score < NEAR_BEST * best:
-                break
-            if closeness < config.entry_threshold:
+            # Except the topic's general question, when what was refused named a place,
+            # an instrument or goods: "Can I pay with bKash?" refused "Can I pay with Nagad?"
+            # and is answered by "Which payment methods do you take?".
+            general = (
+                refused in _NAMES
+                and score >= GENERAL_BEST * best
+                and names_nothing(index.entries[i].question)
+            )
+            if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue
             if closeness < HEDGED_CLOSENESS and hedged(index.entries[i].answer):
                 continue  # "I have no information on that" only answers its own question

@@ -4,8 +4,9 @@ Similar wording is not the same question. Before the pipeline sends a stored ans
 knowledge-base entry's or an agent's correction) for a new question, the two questions must
 agree on everything :mod:`model.text.entities` finds:
 
-* **negation**: as many negations in both ("refund ashche" vs "refund ashe nai", "I got" vs "I
-  haven't got", "ফেরত নেন" vs "ফেরত নেন না");
+* **negation**: the same words negated in both ("refund ashche" vs "refund ashe nai", "I got"
+  vs "I haven't got", "ফেরত নেন" vs "ফেরত নেন না", and "cancel korte chai na" (do not want) vs
+  "cancel korte parchi na" (cannot));
 * **numbers**: the same amounts, days, order ids and phone numbers ("18 hajar" vs "28 hajar",
   "BG-10482756" vs "BG-10482765", "01711223344" vs "16789");
 * **places**: the same delivery region (Dhaka, elsewhere in Bangladesh, a remote upazila,
@@ -29,10 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from model.text.entities import goods, instruments, negations, numbers, places, regions
+from model.text.entities import goods, instruments, negated, numbers, places, regions
 from model.text.redact import find_pii
 
-__all__ = ["Reason", "Verdict", "agree", "looks_personal"]
+__all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_nothing"]
 
 Reason = Literal["negation", "number", "place", "instrument", "goods"]
 
@@ -50,7 +51,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class _Facts:
-    negations: int
+    negated: frozenset[tuple[str, int]]
     numbers: tuple[str, ...]
     regions: frozenset[str]
     places: frozenset[str]
@@ -61,7 +62,7 @@ class _Facts:
 @lru_cache(maxsize=8192)
 def _facts(text: str) -> _Facts:
     return _Facts(
-        negations(text),
+        frozenset(negated(text).items()),
         tuple(numbers(text)),
         frozenset(regions(text)),
         frozenset(places(text)),
@@ -90,7 +91,7 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     included, not only their delivery region. Negations and numbers must be the same always.
     """
     asked, known = _facts(question), _facts(stored)
-    if asked.negations != known.negations:
+    if asked.negated != known.negated:
         return Verdict(False, "negation")
     if asked.numbers != known.numbers:
         return Verdict(False, "number")
@@ -103,6 +104,12 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     if not _covers(known.goods, asked.goods, general=general):
         return Verdict(False, "goods")
     return Verdict(True)
+
+
+def names_nothing(text: str) -> bool:
+    """True when ``text`` names no place, payment instrument or kind of goods."""
+    facts = _facts(text)
+    return not (facts.regions or facts.places or facts.instruments or facts.goods)
 
 
 def looks_personal(answer: str) -> bool:

@@ -16,9 +16,17 @@ from functools import lru_cache
 
 from model.text.concepts import GOODS, INSTRUMENTS, PLACES, REGION_WORDS
 from model.text.normalize import normalize
-from model.text.translit import spell, stem, words
+from model.text.translit import skeleton, spell, stem, words
 
-__all__ = ["goods", "instruments", "negations", "numbers", "places", "regions"]
+__all__ = [
+    "goods",
+    "instruments",
+    "negated",
+    "negations",
+    "numbers",
+    "places",
+    "regions",
+]
 
 
 def _words(block: str) -> frozenset[str]:
@@ -206,28 +214,52 @@ _NOT_NEGATED = _words(
 
 
 def negations(text: str) -> int:
-    """How many negations ``text`` holds, in any register.
+    """How many negations ``text`` holds, in any register (see :func:`negated`)."""
+    return sum(negated(text).values())
 
-    Whole words (না, নেই, nai, not, never…), the English ``n't``, and Bangla verbs that carry
-    the negation in their ending (আসেনি, হবেনা; asheni, hobena). "কিনা"/"kina" (whether) and
-    nouns with such endings (চিনি, company) are not negations. "No" before a digit is "number".
+
+#: Negators that follow what they negate in Bangla and Banglish ("ashe nai", "আসে না").
+_AFTER = _words("না নাই নেই নি নয় নহে নাহ na nai ni nei noy nah naa nahi")
+
+
+def negated(text: str) -> Counter[str]:
+    """What ``text`` negates: the consonant skeleton of each negated word, with its count.
+
+    Whole words (না, নেই, nai, not, never…) negate the word before them in Bangla and
+    Banglish ("chai na": ``c``) and the word after them in English ("not shipped": ``spd``);
+    ``n't`` negates the next word ("don't want"); Bangla verbs carry the negation in their
+    ending (আসেনি, হবেনা; asheni, hobena). So "cancel korte chai na" (do not want) and
+    "cancel korte parchi na" (cannot) differ, while "ashe nai" and "asheni" agree.
+    "কিনা"/"kina" (whether), nouns with such endings (চিনি, company) and place names (Feni)
+    are no negations; "no" before a digit is "number".
     """
-    count = 0
+    found: Counter[str] = Counter()
     tokens = words(text)
+
+    def head(at: int) -> str:
+        if 0 <= at < len(tokens):
+            return skeleton(stem(tokens[at])) or tokens[at]
+        return "_"
+
     for index, word in enumerate(tokens):
         if word in _NOT_NEGATED or _is_name(word):
             continue
         if word in _NEGATORS:
             if word == "no" and index + 1 < len(tokens) and tokens[index + 1][0].isdigit():
                 continue
-            count += 1
-        elif (
-            word.endswith("n't")
-            or word in _CONTRACTIONS
-            or (len(word) > 3 and word.endswith(_BN_ENDINGS + _LATIN_ENDINGS))
-        ):
-            count += 1
-    return count
+            found[head(index - 1 if word in _AFTER else index + 1)] += 1
+        elif word.endswith("n't") or word in _CONTRACTIONS:
+            found[head(index + 1)] += 1
+        elif len(word) > 3 and (ending := _ending(word)):
+            found[skeleton(stem(word[: -len(ending)])) or word] += 1
+    return found
+
+
+def _ending(word: str) -> str:
+    """The negating ending of a Bangla verb (its last two letters), or ""."""
+    if word.endswith(_BN_ENDINGS + _LATIN_ENDINGS):
+        return word[-2:]
+    return ""
 
 
 def _is_name(word: str) -> bool:

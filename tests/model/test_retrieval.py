@@ -237,3 +237,19 @@ def test_the_prompt_entries_training_uses_are_the_ones_serving_shows() -> None:
         index, "refund pete koto din lage?", "banglish", leave_out="refund pete koto din lage?"
     )
     assert FIXTURE["refund"]["banglish"] not in held_back and held_back
+
+
+def test_a_refused_specific_question_falls_back_to_the_topics_general_one() -> None:
+    base = [
+        Entry("Can I pay with Nagad?", "Yes, Nagad works.", "en", "pay"),
+        Entry("Which payment methods do you accept?", "bKash, Nagad, Rocket, cards.", "en", "pay"),
+        Entry("Can I pay by bank transfer?", "No bank transfers, sorry.", "en", "pay"),
+    ]
+    found = ground(RetrievalIndex(base), "Can I pay with bKash?", "en")
+    assert found.answer == "bKash, Nagad, Rocket, cards."
+    # A number is no name: a changed amount never falls back to the general answer.
+    amounts = [
+        Entry("Is COD fine for 15,000 taka?", "Yes, COD is up to 20,000 taka.", "en", "cod"),
+        Entry("Do you have COD?", "Yes, up to 20,000 taka.", "en", "cod"),
+    ]
+    assert ground(RetrievalIndex(amounts), "Is COD fine for 25,000 taka?", "en").answer is None
