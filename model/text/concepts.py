@@ -52,7 +52,9 @@ CONCEPTS = _groups(
         replace
     refund: refund, money back, taka ferot, টাকা ফেরত, reimburse, return er taka, ferot er taka,
         ফেরতের টাকা, রিটার্নের টাকা, money from a return, reversal, reverse, reversed, ফেরত আসবে,
-        ferot ashbe, ferot pabo, টাকা ফেরত পাব
+        ferot ashbe, ferot pabo, টাকা ফেরত পাব, ফেরত দেওয়া পণ্যের টাকা, ফেরত দেওয়া জিনিসের টাকা,
+        ferot dewa jinisher taka, ferot deya jinish er taka, returned item's money, money for a
+        returned item
     money: money, taka, tk, টাকা, ৳, bdt, poisa, পয়সা, balance, ব্যালান্স, ব্যালেন্স, amount
     fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping
         cost, extra, fine, jorimana, জরিমানা, penalty
@@ -74,7 +76,7 @@ CONCEPTS = _groups(
     cashback: cashback, cash back, ক্যাশব্যাক, bonus, reward
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
-        borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima
+        borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima, পর্যন্ত, porjonto, porjnto
     minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest
     percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,
@@ -158,6 +160,7 @@ STOP_WORDS = """
     ami amar amr amake apni apnar apnara apnader apnake tumi tomar amra amader ki ke ta ti to
     e er r re te theke kore korte korbo korben kora chai chaile hobe jabe jay ache ase ashe
     vai bhai vaia bhaia ji jee ekta eta oi ei sei jonno niye diye ar o tai naki kintu
+    korle dile hole nile করলে দিলে হলে নিলে
     আমি আমার আমাকে আপনি আপনার আপনারা আপনাদের আপনাকে তুমি তোমার আমরা আমাদের কি কী কে টা টি তো
     এ এর র তে থেকে করে করতে করব করবো করবেন করা চাই চাইলে হবে যাবে যায় আছে ভাই জি একটা এটা ওই এই
     সেই জন্য নিয়ে দিয়ে আর ও তাই নাকি কিন্তু একটু
