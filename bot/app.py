@@ -1,8 +1,11 @@
 """The one :class:`~telegram.ext.Application`: built, wired, run, and stopped gracefully.
 
-``serve`` runs polling, or a webhook server when ``UTTOR_WEBHOOK_URL`` is set. SIGTERM and
-SIGINT stop intake first (polling or the webhook), then let every update already taken finish:
-a customer whose question was being answered still gets the answer.
+``serve`` takes updates by polling, or by a webhook server when ``UTTOR_WEBHOOK_URL`` is set;
+either way each update is stored in the durable inbox before Telegram is told it arrived, and
+the inbox worker (``bot/inbox.py``) hands it to the handlers, in per-chat order, exactly once
+across every process that shares the database. SIGTERM and SIGINT stop intake first, then let
+every update already taken finish: a customer whose question was being answered still gets
+the answer; updates stored but not yet taken wait in the inbox for the next start.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from telegram import (
@@ -25,7 +28,6 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -38,11 +40,12 @@ from bot import agents, corrections, customers, handoff, knowledge, operators, r
 from bot.answering import Answerer
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, Deps
-from bot.ratelimit import RateLimiter
+from bot.inbox import InboxWorker, current_job, instance_id
+from bot.polling import poll
 from bot.telegram_retry import RetryingRateLimiter
-from bot.updates import TolerantUpdatesRequest
 from bot.webhook import WebhookServer, start_webhook_server
 from storage.db import Database
+from storage.retry import is_unreachable
 from training.config import RetrainConfig
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,6 @@ ALLOWED_UPDATES = [
     Update.CALLBACK_QUERY,
     Update.MY_CHAT_MEMBER,
 ]
-# Updates processed at once across chats: enough for the model layer to batch many questions.
-MAX_CONCURRENT_UPDATES = 64
 # A 429 is retried this many times, each after the retry_after Telegram asked for; a 5xx or
 # a dropped connection is retried too (bot.telegram_retry).
 MAX_RETRIES_ON_429 = 3
@@ -104,42 +105,6 @@ class Scheduler(Protocol):
     def shutdown(self, wait: bool = True) -> None: ...
 
 
-class PerChatOrder(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; those of one chat, one after another.
-
-    Concurrency lets the model layer batch questions from many customers; order within a chat
-    keeps a customer's quick messages (and their relay to agents) in the order they were sent.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            # Forget the lock once nobody holds or waits for it, so memory stays bounded.
-            self._users[chat.id] -= 1
-            if self._users[chat.id] == 0:
-                del self._users[chat.id]
-                del self._locks[chat.id]
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
 def file_url_for(api_url: str) -> str:
     """The file-download base that goes with a Bot API base (``…/bot`` → ``…/file/bot``)."""
     head, sep, tail = api_url.rstrip("/").rpartition("/")
@@ -161,8 +126,21 @@ async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a handler's exception; the traceback has no message text, tokens are masked."""
+    """Log a handler's exception; the traceback has no message text, tokens are masked.
+
+    When the database was unreachable (past the retries of ``storage/retry.py``) the update
+    goes back to the inbox to be handled again later instead of being dropped.
+    """
     chat = update.effective_chat if isinstance(update, Update) else None
+    job = current_job()
+    if job is not None and context.error is not None and is_unreachable(context.error):
+        job.retry = True
+        log.warning(
+            "database unreachable while handling update %s of chat %s; it will be tried again",
+            job.update_id,
+            chat.id if chat else None,
+        )
+        return
     log.error(
         "error while handling an update of chat %s",
         chat.id if chat else None,
@@ -255,24 +233,35 @@ def build_application(
     """
     if config.telegram_token is None:
         raise ValueError("UTTOR_TELEGRAM_TOKEN is not set")
+    limiter = RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429)
     builder = (
         ApplicationBuilder()
         .token(config.telegram_token.get_secret_value())
-        .rate_limiter(RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429))
-        .concurrent_updates(PerChatOrder(MAX_CONCURRENT_UPDATES))
-        .get_updates_request(TolerantUpdatesRequest())
+        .rate_limiter(limiter)
+        # bot/polling.py fetches updates into the inbox and the inbox worker feeds the
+        # handlers: PTB's own updater and update queue stay unused.
+        .updater(None)
     )
     if config.telegram_api_url:
         builder = builder.base_url(config.telegram_api_url).base_file_url(
             file_url_for(config.telegram_api_url)
         )
     application = builder.build()
+    instance = instance_id()
+    inbox = InboxWorker(
+        database,
+        holder=instance,
+        lease_s=config.inbox_lease_s,
+        reply_timeout_s=config.reply_timeout_s,
+    )
+    limiter.inbox = inbox
     application.bot_data[DEPS_KEY] = Deps(
         config=config,
         database=database,
         answerer=answerer,
         retrain_config=retrain_config,
-        limiter=RateLimiter(config.rate_limit_per_min),
+        inbox=inbox,
+        instance=instance,
     )
     add_handlers(application, config)
     if config.handoff_timeout_min > 0 and application.job_queue is not None:
@@ -317,21 +306,27 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
+    d: Deps = application.bot_data[DEPS_KEY]
+    assert d.inbox is not None
     webhook: WebhookServer | None = None
+    polling: asyncio.Task[None] | None = None
     try:
         async with application:
             await publish_commands(application, config)
             await application.start()
+            await d.inbox.start(application)
             try:
                 if config.webhook_url:
-                    webhook = await _start_webhook(application, config)
+                    webhook = await _start_webhook(application, d.inbox, config)
                 else:
-                    assert application.updater is not None
-                    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                    polling = loop.create_task(
+                        poll(application.bot, d.inbox, allowed_updates=ALLOWED_UPDATES),
+                        name="uttor-polling",
+                    )
                 if scheduler is not None:
                     scheduler.start()
                 log.info("serving by %s", "webhook" if webhook else "polling")
-                await stop.wait()
+                await _until(stop, polling)
                 log.info("stopping: taking no new updates, finishing replies in flight")
             finally:
                 if scheduler is not None and scheduler.running:
@@ -340,11 +335,15 @@ async def serve(
                     scheduler.shutdown(wait=False)
                 if webhook is not None:
                     webhook.stop_accepting()
-                elif application.updater is not None and application.updater.running:
-                    await application.updater.stop()
+                if polling is not None and not polling.done():
+                    polling.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await polling
+                d.inbox.stop_claiming()
                 if application.running:
                     await application.stop()
-                await application.bot_data[DEPS_KEY].drain()
+                await d.inbox.stop()  # updates in flight finish first
+                await d.drain()
                 if webhook is not None:
                     await webhook.close()
         log.info("stopped")
@@ -353,11 +352,27 @@ async def serve(
             loop.remove_signal_handler(sig)
 
 
-async def _start_webhook(application: Application, config: BotConfig) -> WebhookServer:
+async def _until(stop: asyncio.Event, polling: asyncio.Task[None] | None) -> None:
+    """Wait for ``stop``; a polling loop that ends on its own (a refused token) ends it too."""
+    if polling is None:
+        await stop.wait()
+        return
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopping, polling}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if polling.done() and not polling.cancelled():
+        polling.result()  # raises what ended it
+
+
+async def _start_webhook(
+    application: Application, inbox: InboxWorker, config: BotConfig
+) -> WebhookServer:
     assert config.webhook_url and config.webhook_secret
     secret = config.webhook_secret.get_secret_value()
     server = await start_webhook_server(
-        application,
+        inbox,
         url=config.webhook_url,
         secret=secret,
         listen=config.webhook_listen,

@@ -46,3 +46,7 @@ class BotConfig:
     """Address the webhook server binds."""
     webhook_port: int = 8443
     """Port the webhook server binds."""
+    reply_timeout_s: float = 30.0
+    """Seconds from a message's arrival to its answer or fallback (the generation timeout)."""
+    inbox_lease_s: float = 15.0
+    """Seconds an inbox claim lasts unless renewed: how long a dead worker's updates wait."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 
+from sqlalchemy.orm import Session
 from telegram import (
     ChatMemberUpdated,
     InlineKeyboardButton,
@@ -29,13 +30,15 @@ from telegram.ext import ContextTypes
 
 from bot import agents, handoff
 from bot.args import row_id
-from bot.deps import deps
-from bot.ratelimit import Verdict
-from bot.records import Who, record_sent, register, store_feedback
+from bot.deps import Deps, deps
+from bot.inbox import current_job
+from bot.ratelimit import Verdict, verdict_for
+from bot.records import Who, earlier_reply, known, record_sent, register, store_feedback
 from bot.sending import send_text, typing
 from model.text.normalize import is_blank
 from model.text.replies import say
 from storage.conversations import set_preferred_language
+from storage.retry import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +61,14 @@ def feedback_buttons(reply_id: int, chosen: int | None = None) -> InlineKeyboard
 
 
 async def who_is(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Who:
-    """Register the sender of a private-chat update as a customer."""
+    """The sender of a private-chat update as a customer: read, registered when new."""
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    return await deps(context).write(
+    d = deps(context)
+    who = await d.read(lambda session: _known(session, update))
+    if who is not None:
+        return who
+    return await d.write(
         lambda session: register(
             session,
             telegram_user_id=user.id,
@@ -69,6 +76,18 @@ async def who_is(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Who:
             username=user.username,
             telegram_chat_id=chat.id,
         )
+    )
+
+
+def _known(session: Session, update: Update) -> Who | None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    return known(
+        session,
+        telegram_user_id=user.id,
+        display_name=user.full_name,
+        username=user.username,
+        telegram_chat_id=chat.id,
     )
 
 
@@ -113,27 +132,43 @@ async def request_agent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await handoff.customer_asks_for_agent(update, context, who)
 
 
-async def _rate_limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Apply the per-customer limit; True when this message must not be answered."""
+async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Who | None:
+    """Apply the per-customer limit; the customer when this message is to be handled.
+
+    One read gives both the verdict and the customer (a known customer costs no write);
+    the verdict is kept on the update's inbox row, where the next messages are judged by it.
+    """
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    verdict = deps(context).limiter.check(user.id)
-    if verdict is Verdict.ALLOW:
-        return False
-    if verdict is Verdict.NOTE:
+    d = deps(context)
+    job = current_job()
+    per_minute = d.config.rate_limit_per_min
+
+    def look(session: Session) -> tuple[Verdict, Who | None]:
+        verdict = verdict_for(session, job, per_minute) if job is not None else Verdict.ALLOW
+        return verdict, _known(session, update)
+
+    verdict, who = await d.read(look)
+    if job is not None:
+        job.verdict = verdict.value
+    if verdict is Verdict.DROP:
+        return None
+    if who is None:
         who = await who_is(update, context)
+    if verdict is Verdict.NOTE:
         log.info("rate limit reached by user %s", user.id)
         await message.reply_text(say("rate_limited", who.language))
-    return True
+        return None
+    return who
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a customer's text through the pipeline, or relay it to the agent handling it."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    if await _rate_limited(update, context):
+    who = await admit(update, context)
+    if who is None:
         return
-    who = await who_is(update, context)
     if is_blank(message.text):
         # Nothing to answer or relay; not conversation, so not stored (like other notes).
         await message.reply_text(say("blank", who.language))
@@ -145,30 +180,47 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_customer(context: ContextTypes.DEFAULT_TYPE, who: Who, message: Message) -> None:
-    """Ask the pipeline, send its answer with feedback buttons, then mirror it to agents."""
+    """Ask the pipeline, send its answer with feedback buttons, then mirror it to agents.
+
+    The pipeline stores the reply before it is sent. When an update is handled again (its
+    first worker died), a reply already stored is not sent again: it went out, or the worker
+    died in the moment between storing and sending it (the log says which).
+    """
     d = deps(context)
+    job = current_job()
     started = time.perf_counter()
+    if job is not None and job.attempts > 1 and await _answered_before(d, who, message):
+        return
     try:
-        async with typing(context.bot, who.telegram_chat_id):
+        # "typing…" shares Telegram's budget of messages per second: with many answers
+        # being written at once, the answers get the budget.
+        async with typing(context.bot, who.telegram_chat_id, show=not d.crowded()):
             answer = await d.answerer.answer(
                 chat_id=who.chat_id,
                 customer_id=who.customer_id,
                 text=message.text or "",
                 telegram_message_id=message.message_id,
+                deadline=job.deadline if job is not None else None,
             )
-    except Exception:
-        # The pipeline answers its own timeouts with a fallback; this is a bug or an outage.
+    except Exception as exc:
+        if job is not None and is_unreachable(exc):
+            raise  # the update goes back to the inbox (bot.app.on_error): tried again later
+        # The pipeline answers its own timeouts with a fallback; this is a bug.
         log.exception("the pipeline failed for chat %s", who.telegram_chat_id)
         await message.reply_text(say("failed", who.language))
         return
     markup = feedback_buttons(answer.reply_id) if answer.reply_id is not None else None
     sent = await send_text(context.bot, who.telegram_chat_id, answer.text, reply_markup=markup)
     if answer.message_id is not None and sent:
-        await d.write(
-            lambda session: record_sent(
-                session, message_id=answer.message_id, telegram_message_id=sent[-1].message_id
+        if job is not None:
+            job.sent.append((answer.message_id, sent[-1].message_id))  # written with "done"
+        else:
+            message_id, telegram_id = answer.message_id, sent[-1].message_id
+            await d.write(
+                lambda session: record_sent(
+                    session, message_id=message_id, telegram_message_id=telegram_id
+                )
             )
-        )
     log.info(
         "answered chat %s: reply %s, language %s, source %s, %d part(s), %.0f ms",
         who.telegram_chat_id,
@@ -182,13 +234,33 @@ async def answer_customer(context: ContextTypes.DEFAULT_TYPE, who: Who, message:
         agents.mirror_later(context, answer.reply_id, flagged=answer.flagged)
 
 
+async def _answered_before(d: Deps, who: Who, message: Message) -> bool:
+    earlier = await d.read(
+        lambda session: earlier_reply(
+            session, chat_id=who.chat_id, telegram_message_id=message.message_id
+        )
+    )
+    if earlier is None:
+        return False
+    if earlier.sent:
+        log.info("chat %s: reply %s went out before", who.telegram_chat_id, earlier.reply_id)
+    else:
+        # Never twice: the process died between storing this reply and recording its send.
+        log.warning(
+            "chat %s: reply %s was stored but its sending is unconfirmed; not sent again",
+            who.telegram_chat_id,
+            earlier.reply_id,
+        )
+    return True
+
+
 async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, photo, voice note, file or location: say only text is understood yet."""
     message = update.effective_message
     assert message is not None
-    if await _rate_limited(update, context):
+    who = await admit(update, context)
+    if who is None:
         return
-    who = await who_is(update, context)
     if message.text is not None:  # an empty text: Telegram's clients never send one
         await message.reply_text(say("blank", who.language))
         return
@@ -202,9 +274,9 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An edited message: not answered again; relayed as an edit during a handoff."""
     message = update.effective_message
     assert message is not None
-    if await _rate_limited(update, context):
+    who = await admit(update, context)
+    if who is None:
         return
-    who = await who_is(update, context)
     if who.mode == "human":
         await handoff.relay_customer_text(context, who, message, edited=True)
         return

@@ -1,4 +1,4 @@
-"""What every handler reaches through ``context``: configuration, database, pipeline, limits.
+"""What every handler reaches through ``context``: configuration, database, pipeline, inbox.
 
 Database calls run in worker threads: SQLAlchemy here is synchronous, and a SQLite writer may
 wait for a lock (the retrain job writes too), which must never stall the event loop that serves
@@ -20,7 +20,7 @@ from telegram.ext import CallbackContext
 
 from bot.answering import Answerer
 from bot.config import BotConfig
-from bot.ratelimit import RateLimiter
+from bot.inbox import InboxWorker, instance_id
 from storage.db import Database
 from storage.retry import retry_unreachable
 from training.config import RetrainConfig
@@ -28,6 +28,9 @@ from training.config import RetrainConfig
 T = TypeVar("T")
 
 DEPS_KEY = "uttor"
+#: Updates in flight up to which customers see "typing…" while their answer is written; past
+#: it the chat actions would compete with the answers for Telegram's 30 messages/s.
+TYPING_UP_TO = 8
 
 
 @dataclass
@@ -37,13 +40,20 @@ class Deps:
     config: BotConfig
     database: Database
     answerer: Answerer
-    limiter: RateLimiter
+    inbox: InboxWorker | None = None
+    """Stores and hands out this process's updates (``None``: handlers called directly)."""
+    instance: str = field(default_factory=instance_id)
+    """Names this process in inbox claims and leases."""
     retrain_config: Callable[[], RetrainConfig] | None = None
     """Builds the configuration of an operator's /retrain (raises ModelLoadError: no base)."""
     retrain_running: threading.Event = field(default_factory=threading.Event)
     """Set while an operator's /retrain runs in this process (one at a time from here)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Side tasks (mirrors to agents) still running; shutdown waits for them."""
+
+    def crowded(self) -> bool:
+        """Many updates are being handled here: "typing…" would crowd Telegram's budget."""
+        return self.inbox is not None and self.inbox.in_flight > TYPING_UP_TO
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run a side task that shutdown will wait for.

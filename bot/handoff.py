@@ -37,6 +37,7 @@ from storage.handoffs import (
     open_handoff,
     start_handoff,
 )
+from storage.leases import acquire_lease
 from storage.models import Chat, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ MEDIA_KINDS = (
     "poll",
     "dice",
 )
+#: The lease that makes one replica expire idle handoffs; longer than the job's interval
+#: (``bot.app.HANDOFF_CHECK_EVERY_S``), so its holder keeps it from one run to the next.
+EXPIRY_LEASE_NAME = "handoff-expiry"
+EXPIRY_LEASE = timedelta(seconds=150)
 # How much recent conversation an agent sees when a customer asks for a human.
 CONTEXT_MESSAGES = 4
 CONTEXT_CLIP = 300
@@ -357,8 +362,20 @@ def _idle(session: Session, minutes: int) -> list[Who]:
 
 
 async def expire_idle_handoffs(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: chats idle in human mode for UTTOR_HANDOFF_TIMEOUT_MIN go back to the bot."""
+    """Job: chats idle in human mode for UTTOR_HANDOFF_TIMEOUT_MIN go back to the bot.
+
+    Every replica runs this job; a lease makes one of them do the work (the same one while
+    it lives, another within :data:`EXPIRY_LEASE` of its death), so a customer and the
+    agents hear of a timeout once.
+    """
     d = deps(context)
+    holder = d.instance
+    if not await d.write(
+        lambda session: acquire_lease(
+            session, name=EXPIRY_LEASE_NAME, holder=holder, ttl=EXPIRY_LEASE
+        )
+    ):
+        return
     minutes = d.config.handoff_timeout_min
     for who in await d.read(lambda session: _idle(session, minutes)):
         try:

@@ -1,17 +1,23 @@
-"""Per-customer message rate limit: a sliding window of the last minute, in memory.
+"""Per-customer message rate limit: a sliding minute counted in the inbox, once per deployment.
 
-In memory is enough: the limit protects the model from one customer's flood, and a restart
-that forgets the window forgives at most one minute's worth of messages.
+Each update's verdict is kept on its inbox row (``storage/inbox.py``), and the next update of
+the chat is judged by the verdicts of the updates that arrived within the minute before it.
+Every replica reads the same rows, so a customer whose messages land on two replicas is
+limited once, not once per process; a restart forgets nothing. A chat's updates are handled
+one after another, so the verdicts it is judged by are all written when it is judged.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
+from datetime import timedelta
 from enum import Enum
 
-WINDOW_S = 60.0
+from sqlalchemy.orm import Session
+
+from bot.inbox import Job
+from storage.inbox import RateWindow, rate_window
+
+WINDOW = timedelta(seconds=60)
 
 
 class Verdict(Enum):
@@ -24,33 +30,20 @@ class Verdict(Enum):
     """Over the limit and already told: drop it silently, so a flood gets no flood back."""
 
 
-class RateLimiter:
-    """At most ``per_minute`` messages per key in any 60-second window."""
+def judge(window: RateWindow, per_minute: int) -> Verdict:
+    """The verdict on a message, given the chat's verdicts in the minute before it."""
+    if window.allowed < per_minute:
+        return Verdict.ALLOW
+    return Verdict.DROP if window.noted else Verdict.NOTE
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self._clock = clock
-        self._hits: dict[int, deque[float]] = {}
-        self._noted_at: dict[int, float] = {}
 
-    def check(self, key: int) -> Verdict:
-        now = self._clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and now - hits[0] >= WINDOW_S:
-            hits.popleft()
-        if len(hits) < self.per_minute:
-            hits.append(now)
-            self._noted_at.pop(key, None)
-            return Verdict.ALLOW
-        noted = self._noted_at.get(key)
-        if noted is not None and now - noted < WINDOW_S:
-            return Verdict.DROP
-        self._noted_at[key] = now
-        return Verdict.NOTE
-
-    def forget_idle(self) -> None:
-        """Drop the windows of keys with no message in the last minute (bounded memory)."""
-        now = self._clock()
-        for key in [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= WINDOW_S]:
-            del self._hits[key]
-            self._noted_at.pop(key, None)
+def verdict_for(session: Session, job: Job, per_minute: int) -> Verdict:
+    """Judge the update ``job`` holds by its chat's recent inbox rows."""
+    window = rate_window(
+        session,
+        chat_key=job.chat_key,
+        update_id=job.update_id,
+        received_at=job.received_at,
+        window=WINDOW,
+    )
+    return judge(window, per_minute)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from model.text.policy import note_language
 from storage.conversations import (
+    NAME_CHARS,
+    USERNAME_CHARS,
     add_feedback,
     add_message,
     get_chat,
@@ -79,6 +82,68 @@ def register(
         session, telegram_chat_id=telegram_chat_id, type="private", customer_id=customer.id
     )
     return _who(session, chat)
+
+
+def known(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    display_name: str,
+    username: str | None,
+    telegram_chat_id: int,
+) -> Who | None:
+    """The customer and chat as stored, when :func:`register` would change nothing.
+
+    A read: most messages come from customers the bot knows, and they need no write.
+    ``None`` when the customer or chat is new or their name changed (register them).
+    """
+    row = session.execute(
+        select(Customer, Chat)
+        .join(Chat, Chat.customer_id == Customer.id)
+        .where(
+            Customer.telegram_user_id == telegram_user_id,
+            Chat.telegram_chat_id == telegram_chat_id,
+        )
+    ).first()
+    if row is None:
+        return None
+    customer, chat = row
+    if display_name and display_name[:NAME_CHARS] != customer.display_name:
+        return None
+    if username and username[:USERNAME_CHARS] != customer.username:
+        return None
+    return _who(session, chat)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A reply already stored for an inbound message (found when an update is retried)."""
+
+    reply_id: int
+    sent: bool
+    """Its Telegram message id is recorded: it surely went out."""
+
+
+def earlier_reply(
+    session: Session, *, chat_id: int, telegram_message_id: int
+) -> Earlier | None:
+    """The reply stored for the chat's inbound Telegram message, if one was."""
+    answer = aliased(Message)
+    row = session.execute(
+        select(BotReply.id, answer.telegram_message_id)
+        .join(Message, Message.id == BotReply.question_message_id)
+        .join(answer, answer.id == BotReply.message_id)
+        .where(
+            Message.chat_id == chat_id,
+            Message.direction == "in",
+            Message.telegram_message_id == telegram_message_id,
+        )
+        .order_by(BotReply.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Earlier(reply_id=row[0], sent=row[1] is not None)
 
 
 def who_by_chat(session: Session, *, telegram_chat_id: int) -> Who | None:

@@ -110,8 +110,14 @@ async def send_text(
 
 
 @contextlib.asynccontextmanager
-async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat until the block ends (sent at once, then renewed)."""
+async def typing(bot: Bot, chat_id: int, *, show: bool = True) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends (sent at once, then renewed).
+
+    ``show=False`` shows nothing (the bot is crowded: see ``bot.deps.TYPING_UP_TO``).
+    """
+    if not show:
+        yield
+        return
 
     async def show() -> None:
         try:

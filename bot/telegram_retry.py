@@ -10,6 +10,14 @@ loop in python-telegram-bot already retries network errors.
 Delivery is at least once: a request whose connection dropped after Telegram acted on it is
 sent again, so a customer may rarely see a message twice; without the retry they would see
 none. Errors that cannot heal by waiting (400 Bad Request, 403 Forbidden…) are not retried.
+
+Two more rules for the inbox and the flood limits:
+
+* chat actions ("typing…") skip the limiter: they never wait for, nor take, the budget of
+  30 messages/s the answers need; they are cosmetic, so a failed one is not retried either;
+* a request made for an inbox update first checks that this process still holds the update
+  (:meth:`bot.inbox.InboxWorker.confirm`): a process whose claim ran out while it was cut
+  off from the database must not send what the process that took over sends too.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from typing import Any
 import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
+
+from bot.inbox import InboxWorker, current_job
 
 __all__ = ["NETWORK_RETRY_DELAYS_S", "RetryingRateLimiter", "is_transient"]
 
@@ -48,6 +58,8 @@ class RetryingRateLimiter(AIORateLimiter):
     def __init__(self, *, delays: Sequence[float] = NETWORK_RETRY_DELAYS_S, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.delays = tuple(delays)
+        self.inbox: InboxWorker | None = None
+        """The inbox whose claims guard sending (set when the application is built)."""
 
     async def process_request(
         self,
@@ -58,6 +70,11 @@ class RetryingRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        job = current_job()
+        if job is not None and self.inbox is not None:
+            await self.inbox.confirm(job)
         for delay in (*self.delays, None):
             try:
                 return await super().process_request(

@@ -1,10 +1,10 @@
 """Updates python-telegram-bot cannot read must not stop the bot.
 
-PTB parses a whole ``getUpdates`` batch at once; one update it cannot read (a field a newer or
-older Bot API server sends differently, say a poll without ``allows_revoting``) makes the whole
-call fail, and the updater then fetches the same batch again, forever: no customer is answered
-any more. The ``getUpdates`` connection here checks each update first and replaces an unreadable
-one with an empty update of the same id, so polling moves past it; no handler matches an empty
+One update PTB cannot read (a field a newer or older Bot API server sends differently, say a
+poll without ``allows_revoting``) must not hold back the others: parsed with its batch it would
+fail the whole batch, fetched again forever. The ``getUpdates`` connection here
+(``bot/polling.py``) and the webhook check each update first and replace an unreadable one
+with an empty update of the same id, so intake moves past it; no handler matches an empty
 update. A warning names the update id and the error type, never the content (customer text).
 """
 

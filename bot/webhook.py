@@ -1,5 +1,10 @@
 """The webhook server: Telegram POSTs updates here when ``UTTOR_WEBHOOK_URL`` is set.
 
+An update is answered 200 only once it is committed to the inbox (``bot/inbox.py``): a
+process killed a moment later has lost nothing, and an update the database cannot take gets
+a 500, so Telegram delivers it again. The same update delivered twice (Telegram retries a call
+that timed out, and a load balancer may send the retry to another replica) is stored once.
+
 python-telegram-bot's own webhook server compares the secret header with ``!=``; this one uses
 :func:`hmac.compare_digest`, so the time a wrong guess takes says nothing about the secret.
 """
@@ -15,11 +20,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import tornado.web
-from telegram import Update
-from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from bot.inbox import InboxWorker
 from bot.updates import readable
 
 log = logging.getLogger(__name__)
@@ -28,11 +32,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class UpdateHandler(tornado.web.RequestHandler):
-    """Accept one update: check the secret, parse, queue it for the application."""
+    """Accept one update: check the secret, parse, store it in the inbox, then answer 200."""
 
-    def initialize(self, bot_app: Application, secret: str) -> None:  # type: ignore[override]
-        # Not "application": tornado's own attribute of that name is its web application.
-        self.bot_app = bot_app
+    def initialize(self, inbox: InboxWorker, secret: str) -> None:  # type: ignore[override]
+        self.inbox = inbox
         self.secret = secret.encode()
 
     async def post(self) -> None:
@@ -45,10 +48,15 @@ class UpdateHandler(tornado.web.RequestHandler):
         except ValueError as exc:
             log.warning("webhook request with a body that is not JSON refused")
             raise tornado.web.HTTPError(400) from exc
-        if readable(data) is data:
-            await self.bot_app.update_queue.put(Update.de_json(data, self.bot_app.bot))
-        # An update PTB cannot read is acknowledged and skipped (``readable`` warns): a refusal
-        # would make Telegram deliver it again and again, holding back the updates after it.
+        # An update PTB cannot read is stored empty and so skipped (``readable`` warns): a
+        # refusal would make Telegram deliver it again and again, holding back the rest.
+        kept = readable(data) if isinstance(data, dict) else None
+        if kept is not None:
+            try:
+                await self.inbox.store([kept])
+            except Exception as exc:
+                log.error("webhook update not stored (%s); Telegram will retry", exc)
+                raise tornado.web.HTTPError(500) from exc
         self.set_status(200)
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[no-untyped-def, override]
@@ -77,7 +85,7 @@ def webhook_path(url: str) -> str:
 
 
 async def start_webhook_server(
-    application: Application, *, url: str, secret: str, listen: str, port: int
+    inbox: InboxWorker, *, url: str, secret: str, listen: str, port: int
 ) -> WebhookServer:
     """Bind and serve ``POST <path of url>``; port 0 picks a free port."""
     app = tornado.web.Application(
@@ -85,7 +93,7 @@ async def start_webhook_server(
             (
                 re.escape(webhook_path(url)),
                 UpdateHandler,
-                {"bot_app": application, "secret": secret},
+                {"inbox": inbox, "secret": secret},
             )
         ]
     )

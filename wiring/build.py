@@ -9,6 +9,7 @@ start without them.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,8 +110,10 @@ def build_bot(settings: Settings, database: Database, answerer: Answerer) -> App
     from bot.app import build_application
 
     protect_logs(settings_secrets(settings))
+    # One timeout: the bot counts it from a message's arrival, the model gets what is left.
+    config = replace(bot_config(settings), reply_timeout_s=settings.generation_timeout_s)
     return build_application(
-        bot_config(settings),
+        config,
         database=database,
         answerer=answerer,
         retrain_config=lambda: retrain_config(settings),

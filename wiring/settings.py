@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     webhook_port: int = linked(
         BotConfig, "webhook_port", "Port the webhook server binds.", ge=1, le=65535
     )
+    inbox_lease_s: float = linked(
+        BotConfig,
+        "inbox_lease_s",
+        "Seconds a claim on an update lasts unrenewed; a dead replica's updates wait so long.",
+        gt=0,
+    )
 
     # --- Nightly retraining (training/): export, QLoRA, ROUGE gate, reports ---
     min_new_pairs: int = linked(

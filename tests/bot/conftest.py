@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot.answering import Answerer
 from bot.app import Scheduler, serve
+from bot.deps import DEPS_KEY
 from model.config import AdapterConfig, PipelineConfig, PromptConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.memory import CorrectionMemory
@@ -113,6 +114,11 @@ class RunningBot:
     async def stop(self) -> None:
         self.stop_event.set()
         await asyncio.wait_for(self.task, 60)
+
+    async def settled(self) -> None:
+        """Until every update pushed so far is handled and its books are written."""
+        inbox = self.application.bot_data[DEPS_KEY].inbox
+        await asyncio.wait_for(inbox.settled(), 60)
 
 
 @pytest.fixture

@@ -47,8 +47,10 @@ async def test_each_register_is_answered_in_its_script(start_bot: Any, api: Fake
         assert script_of(answer.text) == script, (label, answer.text)
         assert [b["text"] for b in answer.buttons] == ["👍", "👎"]
         answers.append(answer.text)
-    # Mirrors go out after the answer is recorded; the 4th means all four are stored.
+    # Mirrors go out after the answer is stored; the Telegram ids are written once each
+    # update is done.
     await api.wait_for("sendMessage", lambda c: c.chat_id == AGENTS_CHAT, count=4)
+    await bot.settled()
     with bot.database.read() as session:
         stored = session.scalars(select(Message).order_by(Message.id)).all()
         inbound = [m for m in stored if m.direction == "in"]
@@ -263,6 +265,7 @@ async def test_a_long_answer_is_split_with_buttons_on_the_last_part(
     assert len(parts) == 2 and all(len(p.text) <= 4096 for p in parts)
     assert "\n\n".join(p.text for p in parts) == policy  # cut at a paragraph break
     assert not parts[0].buttons and [b["text"] for b in parts[1].buttons] == ["👍", "👎"]
+    await bot.settled()
     with bot.database.read() as session:
         (reply,) = session.scalars(select(BotReply)).all()
         answer = session.get(Message, reply.message_id)

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from bot.ratelimit import RateLimiter, Verdict
+from bot.ratelimit import Verdict, judge
 from bot.sending import split_text, utf16_len
+from storage.inbox import RateWindow
 from wiring.logs import MASK, install_token_masking, mask_tokens
 
 TOKEN = "987654321:AAHx-very_secret_token_value_0123456789ab"
@@ -39,23 +40,12 @@ def test_emoji_count_double_and_words_without_spaces_are_cut_cleanly() -> None:
     assert all(not chunk.startswith("ি") for chunk in chunks)
 
 
-def test_rate_limit_window() -> None:
-    now = [0.0]
-    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
-    assert [limiter.check(1) for _ in range(4)] == [
-        Verdict.ALLOW,
-        Verdict.ALLOW,
-        Verdict.NOTE,
-        Verdict.DROP,
-    ]
-    assert limiter.check(2) is Verdict.ALLOW  # per customer
-    now[0] = 59.0
-    assert limiter.check(1) is Verdict.DROP
-    now[0] = 60.0  # the first two messages left the window
-    assert limiter.check(1) is Verdict.ALLOW
-    now[0] = 200.0
-    limiter.forget_idle()
-    assert limiter.check(1) is Verdict.ALLOW
+def test_rate_limit_verdicts() -> None:
+    # Counting the window is the inbox's (tests/storage/test_inbox.py); judging is this.
+    assert judge(RateWindow(allowed=1, noted=False), per_minute=2) is Verdict.ALLOW
+    assert judge(RateWindow(allowed=2, noted=False), per_minute=2) is Verdict.NOTE
+    assert judge(RateWindow(allowed=2, noted=True), per_minute=2) is Verdict.DROP
+    assert judge(RateWindow(allowed=0, noted=True), per_minute=2) is Verdict.ALLOW
 
 
 def test_tokens_are_masked_in_messages_arguments_and_tracebacks(

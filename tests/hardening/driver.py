@@ -2,8 +2,8 @@
 
 After a case's update is pushed, :meth:`Driver.settle` waits until the bot has finished every
 update it was sent: a sentinel user's ``/help`` is pushed behind it, and once that is answered
-the case's update has been taken from the fake Bot API too, so joining the application's update
-queue waits for its handler to finish (and the mirror tasks a handler started are awaited). An
+the case's update has been stored in the inbox too, so waiting for the inbox to settle waits for
+its handler to finish (and the mirror tasks a handler started are awaited). An
 update the bot ignores by design therefore needs no sleep to be proven ignored, and the calls
 and rows a case caused are exactly its own.
 """
@@ -72,7 +72,7 @@ class Driver:
         mark = self.api.mark()
         await self.api.say(self.api.user(SENTINEL_ID, "Sentinel"), "/help")
         await self.api.wait_for("sendMessage", lambda c: c.chat_id == SENTINEL_ID, since=mark)
-        await self.bot.application.update_queue.join()
+        await self.bot.settled()
         # Mirrors to the agents group run as application tasks after the answer went out.
         mirrors = [t for t in asyncio.all_tasks() if t.get_name().startswith("mirror:")]
         await asyncio.gather(*mirrors, return_exceptions=True)
