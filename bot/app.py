@@ -40,7 +40,8 @@ from bot import agents, corrections, customers, handoff, knowledge, operators, r
 from bot.answering import Answerer
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, Deps
-from bot.inbox import InboxWorker, current_job, instance_id
+from bot.inbox import InboxWorker
+from bot.jobs import current_job, instance_id
 from bot.polling import poll
 from bot.telegram_retry import RetryingRateLimiter
 from bot.webhook import WebhookServer, start_webhook_server

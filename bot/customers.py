@@ -31,7 +31,7 @@ from telegram.ext import ContextTypes
 from bot import agents, handoff
 from bot.args import row_id
 from bot.deps import Deps, deps
-from bot.inbox import current_job
+from bot.jobs import current_job
 from bot.ratelimit import Verdict, verdict_for
 from bot.records import Who, earlier_reply, known, record_sent, register, store_feedback
 from bot.sending import send_text, typing

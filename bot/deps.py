@@ -20,7 +20,8 @@ from telegram.ext import CallbackContext
 
 from bot.answering import Answerer
 from bot.config import BotConfig
-from bot.inbox import InboxWorker, instance_id
+from bot.inbox import InboxWorker
+from bot.jobs import instance_id
 from storage.db import Database
 from storage.retry import retry_unreachable
 from training.config import RetrainConfig

@@ -1,20 +1,15 @@
-"""The bot's side of the durable inbox (``storage/inbox.py``): intake and the worker.
+"""The inbox worker: stored updates handed to the handlers, in per-chat order, exactly once.
 
-Intake (:meth:`InboxWorker.store`) writes updates and returns only once they are committed;
-polling and the webhook call it before Telegram learns the updates arrived. Concurrent
-stores are written in one transaction (group commit), as a burst of webhook calls brings.
+The worker claims stored updates (``storage/inbox.py``: oldest first, one per chat at a time,
+across every process on the database) and runs each through the application's handlers. When
+a handler returns, the update is marked done together with what the handler left for the
+books (:class:`bot.jobs.Job`: its rate-limit verdict, the Telegram ids of the answers it
+sent): one transaction per loop turn, which also renews the claims still being worked on and
+claims the next updates. A process that dies stops renewing, and its updates are claimed
+again (``attempts`` > 1) by whoever comes next once the lease runs out; the updates a dead
+process of this same host held are taken back at once when the bot starts.
 
-The worker claims stored updates (oldest first, one per chat at a time, across every process
-on the database) and runs each through the application's handlers. When a handler returns,
-the update is marked done together with what the handler left for the books (its rate-limit
-verdict, the Telegram ids of the answers it sent): one transaction per loop turn, which also
-renews the claims still being worked on and claims the next updates. While a claim is held
-its lease is renewed; a process that dies stops renewing and its updates are claimed again
-(``attempts`` > 1) by whoever comes next.
-
-A handler reaches its update's :class:`Job` through :func:`current_job` (a context variable
-set for the update's task): the deadline counted from the update's arrival, the attempt, and
-the slots for the books.
+Updates come in through :meth:`InboxWorker.store` (``bot/intake.py``).
 """
 
 from __future__ import annotations
@@ -26,16 +21,15 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import Application
 
+from bot.intake import Intake
+from bot.jobs import ClaimLost, Job, bind, unbind
 from storage.conversations import record_sent_ids
 from storage.db import Database
 from storage.inbox import (
@@ -48,19 +42,11 @@ from storage.inbox import (
     release,
     release_holders,
     renew,
-    store_updates,
 )
 from storage.models import utcnow
-from storage.retry import is_unreachable, retry_unreachable
+from storage.retry import retry_unreachable
 
-__all__ = [
-    "ClaimLost",
-    "InboxWorker",
-    "Job",
-    "chat_key_of",
-    "current_job",
-    "instance_id",
-]
+__all__ = ["InboxWorker"]
 
 log = logging.getLogger(__name__)
 
@@ -75,74 +61,10 @@ POLL_S = 0.5
 MAX_ATTEMPTS = 8
 #: How often done updates older than a day are deleted.
 PRUNE_EVERY_S = 600.0
-#: Kinds of update that belong to a chat; anything else is ordered under chat key 0.
-_CHAT_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
-
-
-def instance_id() -> str:
-    """``host:pid:random``: names this process in claims and leases (unique per start)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def chat_key_of(data: dict[str, Any]) -> int:
-    """The Telegram chat an update (as JSON) belongs to; 0 when it has none."""
-
-    def chat_id(message: Any) -> int | None:
-        chat = message.get("chat") if isinstance(message, dict) else None
-        value = chat.get("id") if isinstance(chat, dict) else None
-        return value if isinstance(value, int) else None
-
-    for kind in _CHAT_KINDS:
-        if (found := chat_id(data.get(kind))) is not None:
-            return found
-    query = data.get("callback_query")
-    if isinstance(query, dict):
-        if (found := chat_id(query.get("message"))) is not None:
-            return found
-        user = query.get("from")
-        if isinstance(user, dict) and isinstance(user.get("id"), int):
-            return int(user["id"])
-    if (found := chat_id(data.get("my_chat_member"))) is not None:
-        return found
-    return 0
-
-
-class ClaimLost(Exception):
-    """Another process took this update over (this one's lease ran out): send nothing more."""
-
-
-@dataclass(eq=False)
-class Job:
-    """One claimed update being handled, and what its handler leaves for the books."""
-
-    update_id: int
-    chat_key: int
-    received_at: datetime
-    attempts: int
-    deadline: float
-    """``time.monotonic()`` by which the customer gets an answer or the fallback."""
-    valid_until: float
-    """``time.monotonic()`` until which the claim is surely still this process's."""
-    verdict: str | None = None
-    """The rate limit's verdict (``allow``, ``note``, ``drop``), counted by later updates."""
-    sent: list[tuple[int, int]] = field(default_factory=list)
-    """(stored outbound message id, Telegram message id) of answers sent."""
-    retry: bool = False
-    """Give the update back instead of marking it done (the database was unreachable)."""
-    finished: bool = False
-    lost: bool = False
-
-
-_CURRENT: ContextVar[Job | None] = ContextVar("uttor_inbox_job", default=None)
-
-
-def current_job() -> Job | None:
-    """The update the running handler works on (``None`` outside the inbox worker)."""
-    return _CURRENT.get()
 
 
 class InboxWorker:
-    """Intake and worker of one process (see the module doc)."""
+    """The inbox worker of one process, with its intake (see the module doc)."""
 
     def __init__(
         self,
@@ -167,13 +89,11 @@ class InboxWorker:
         self._application: Application | None = None
         self._in_flight: dict[int, Job] = {}
         self._finished: list[Job] = []
-        self._to_store: list[tuple[list[tuple[int, int, dict[str, Any]]], asyncio.Future[None]]]
-        self._to_store = []
+        self._intake = Intake(database, self.wake)
         self._wake = asyncio.Event()
-        self._stored = asyncio.Event()
         self._changed = asyncio.Event()
         self._stopping = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._work: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._pruned_at = float("-inf")
 
@@ -186,11 +106,10 @@ class InboxWorker:
         if freed:
             log.warning("took back %d update(s) a stopped process had claimed", freed)
         self._stopping = False
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._store_loop(), name="uttor-inbox-store"),
-            loop.create_task(self._work_loop(), name="uttor-inbox-work"),
-        ]
+        self._intake.start()
+        self._work = asyncio.get_running_loop().create_task(
+            self._work_loop(), name="uttor-inbox-work"
+        )
         self._wake.set()
 
     def stop_claiming(self) -> None:
@@ -206,18 +125,19 @@ class InboxWorker:
         """
         self._stopping = True
         self._wake.set()
-        if len(self._tasks) == 2:
-            store, work = self._tasks
-            await work  # ends once nothing is in flight and every book is written
-            store.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await store
-        self._tasks.clear()
+        if self._work is not None:
+            await self._work  # ends once nothing is in flight and every book is written
+            self._work = None
+        await self._intake.stop()
 
     @property
     def in_flight(self) -> int:
         """Updates this process is handling now."""
         return len(self._in_flight)
+
+    async def store(self, updates: list[dict[str, Any]]) -> None:
+        """Store updates (JSON from Telegram); returns once committed (see ``bot/intake.py``)."""
+        await self._intake.store(updates)
 
     def wake(self) -> None:
         """Look at the inbox now (an update was stored, or a chat's update finished)."""
@@ -226,7 +146,7 @@ class InboxWorker:
     async def settled(self) -> None:
         """Return once nothing is stored, claimed or waiting anywhere (tests, benchmarks)."""
         while True:
-            if not (self._in_flight or self._finished or self._to_store):
+            if not (self._in_flight or self._finished or self._intake.waiting):
                 if await self._db(self._read, pending_count) == 0:
                     return
                 self._wake.set()
@@ -235,50 +155,6 @@ class InboxWorker:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 0.5)
-
-    # --- intake ---------------------------------------------------------------------------
-
-    async def store(self, updates: list[dict[str, Any]]) -> None:
-        """Store updates (JSON objects from Telegram); returns once they are committed.
-
-        Raises when the database could not take them (after waiting out a short outage): the
-        caller must not acknowledge them then, so Telegram delivers them again.
-        """
-        rows: dict[int, tuple[int, int, dict[str, Any]]] = {}
-        for data in updates:
-            update_id = data.get("update_id") if isinstance(data, dict) else None
-            if isinstance(update_id, int):
-                rows[update_id] = (update_id, chat_key_of(data), data)
-        if not rows:
-            return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._to_store.append((list(rows.values()), done))
-        self._stored.set()
-        await done
-
-    async def _store_loop(self) -> None:
-        while True:
-            await self._stored.wait()
-            self._stored.clear()
-            batch, self._to_store = self._to_store, []
-            if not batch:
-                continue
-            rows: dict[int, tuple[int, int, dict[str, Any]]] = {}
-            for part, _ in batch:
-                rows.update((row[0], row) for row in part)
-            try:
-                await self._db(self._write_updates, list(rows.values()))
-            except Exception as exc:
-                log.error("could not store %d update(s): %s", len(rows), type(exc).__name__)
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-                self._wake.set()
-            self._changed.set()
 
     # --- the worker -----------------------------------------------------------------------
 
@@ -327,31 +203,6 @@ class InboxWorker:
                 with contextlib.suppress(Exception):
                     await self._db(self._prune)
 
-    def _write_updates(self, rows: list[tuple[int, int, dict[str, Any]]]) -> None:
-        try:
-            with self.database.write() as session:
-                store_updates(session, rows, received_at=utcnow())
-        except Exception as exc:
-            if is_unreachable(exc) or len(rows) == 1 and rows[0][2] == _stub(rows[0][0]):
-                raise
-            # One update the database refuses must not hold back the others (polling would
-            # ask for the same batch forever): each alone, and a refused one stored empty, so
-            # it is acknowledged and skipped.
-            for row in rows:
-                try:
-                    with self.database.write() as session:
-                        store_updates(session, [row], received_at=utcnow())
-                except Exception as alone:
-                    if is_unreachable(alone):
-                        raise
-                    log.warning(
-                        "update %s cannot be stored (%s); skipped", row[0], type(alone).__name__
-                    )
-                    with self.database.write() as session:
-                        store_updates(
-                            session, [(row[0], row[1], _stub(row[0]))], received_at=utcnow()
-                        )
-
     def _turn(self, finished: list[Job], renewing: list[int], room: int) -> Any:
         """One transaction: books of finished updates, renewed claims, new claims."""
         with self.database.write() as session:
@@ -392,7 +243,7 @@ class InboxWorker:
         task.add_done_callback(self._running.discard)
 
     async def _handle(self, job: Job, payload: dict[str, Any]) -> None:
-        token = _CURRENT.set(job)
+        token = bind(job)
         try:
             if job.attempts > MAX_ATTEMPTS:
                 log.error("update %s failed %d times; dropped", job.update_id, job.attempts - 1)
@@ -404,7 +255,7 @@ class InboxWorker:
             # process_update hands handler errors to the error handler; this is anything else.
             log.exception("update %s could not be handled", job.update_id)
         finally:
-            _CURRENT.reset(token)
+            unbind(token)
             job.finished = True
             self._in_flight.pop(job.update_id, None)
             self._finished.append(job)
@@ -461,11 +312,6 @@ class InboxWorker:
             removed = prune(session)
         if removed:
             log.info("pruned %d handled update(s) from the inbox", removed)
-
-
-def _stub(update_id: int) -> dict[str, Any]:
-    """An empty update: no handler matches it (what an unreadable update becomes)."""
-    return {"update_id": update_id}
 
 
 def _dead_here(holder: str) -> bool:

@@ -14,7 +14,7 @@ from enum import Enum
 
 from sqlalchemy.orm import Session
 
-from bot.inbox import Job
+from bot.jobs import Job
 from storage.inbox import RateWindow, rate_window
 
 WINDOW = timedelta(seconds=60)

@@ -31,7 +31,8 @@ import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
-from bot.inbox import InboxWorker, current_job
+from bot.inbox import InboxWorker
+from bot.jobs import current_job
 
 __all__ = ["NETWORK_RETRY_DELAYS_S", "RetryingRateLimiter", "is_transient"]
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.inbox import Job
+from bot.jobs import Job
 from bot.ratelimit import Verdict, verdict_for
 from storage.db import Database
 from storage.inbox import (
