@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from telegram import Message, ReplyParameters, Update
 from telegram.error import TelegramError
@@ -370,11 +371,15 @@ async def expire_idle_handoffs(context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     d = deps(context)
     holder = d.instance
-    if not await d.write(
-        lambda session: acquire_lease(
-            session, name=EXPIRY_LEASE_NAME, holder=holder, ttl=EXPIRY_LEASE
+    try:
+        leading = await d.write(
+            lambda session: acquire_lease(
+                session, name=EXPIRY_LEASE_NAME, holder=holder, ttl=EXPIRY_LEASE
+            )
         )
-    ):
+    except IntegrityError:  # another replica created the lease at this very moment
+        leading = False
+    if not leading:
         return
     minutes = d.config.handoff_timeout_min
     for who in await d.read(lambda session: _idle(session, minutes)):

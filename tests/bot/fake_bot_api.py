@@ -5,6 +5,10 @@ it "sent" so tests can reply to them or press their buttons, queues injected upd
 ``getUpdates`` (or POSTs them to the registered webhook with its secret, as Telegram does),
 records every call, and can answer the next call of a method with 429 and a ``retry_after``,
 with a 5xx error, or by dropping the connection without an answer.
+
+For several replicas, :meth:`FakeBotApi.balance` makes it Telegram and a load balancer in one:
+each update goes to the replicas' webhook URLs in turn, and a delivery that fails or gets no
+answer in time is delivered again, to the next one, as Telegram retries through a balancer.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class Call:
     """HTTP status answered; ``DROPPED`` when the connection was closed without an answer."""
     result: Any = None
     """What the fake answered: for the send methods, the message the bot "sent"."""
+    at: float = field(default_factory=time.monotonic)
+    """When the call arrived (``time.monotonic()``)."""
 
     @property
     def chat_id(self) -> int | None:
@@ -94,6 +100,11 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.port = 0
+        self._targets: list[str] = []
+        self._next_target = 0
+        self._delivery = Delivery()
+        #: (update_id, url, status) of every webhook delivery attempt made through balance().
+        self.deliveries: list[tuple[int, str, int]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -324,12 +335,48 @@ class FakeBotApi:
 
     # -- what tests inject -----------------------------------------------------------------
 
+    def balance(self, urls: list[str], delivery: Delivery | None = None) -> None:
+        """Deliver pushed updates to these webhook URLs in turn (see the module doc)."""
+        self._targets = list(urls)
+        self._delivery = delivery or Delivery()
+
+    async def post_to(self, url: str, update: dict[str, Any], *, timeout_s: float = 30.0) -> int:
+        """POST ``update`` to one replica's webhook with the registered secret.
+
+        Returns the HTTP status; ``DROPPED`` when the connection failed or no answer came
+        within ``timeout_s`` (the replica may have stored the update all the same).
+        """
+        assert self.webhook is not None, "no webhook registered"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"] or ""}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+                session.post(url, json=update, headers=headers) as response,
+            ):
+                return response.status
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return DROPPED
+
+    async def _deliver(self, update: dict[str, Any]) -> int:
+        status = DROPPED
+        for _ in range(self._delivery.attempts):
+            url = self._targets[self._next_target % len(self._targets)]
+            self._next_target += 1
+            status = await self.post_to(url, update, timeout_s=self._delivery.timeout_s)
+            self.deliveries.append((update["update_id"], url, status))
+            if status == 200:
+                return status
+            await asyncio.sleep(self._delivery.retry_s)
+        return status
+
     async def push(self, update: dict[str, Any]) -> int:
         """Deliver an update: POST it to the webhook if one is set, else queue it for polling.
 
         Returns the HTTP status of the webhook delivery (200 for a queued update).
         """
         update = {"update_id": next(self._update_ids), **update}
+        if self._targets:
+            return await self._deliver(update)
         if self.webhook is not None:
             return await self.post_webhook(update, secret=self.webhook["secret_token"])
         async with self._changed:
@@ -407,6 +454,10 @@ class FakeBotApi:
 
     # -- waiting for the bot ---------------------------------------------------------------
 
+    def pending_updates(self) -> int:
+        """Updates queued for ``getUpdates`` and not yet confirmed by a later offset."""
+        return len(self._updates)
+
     def mark(self) -> int:
         """A position in the call log; pass it as ``since`` to look only at later calls."""
         return len(self.calls)
@@ -444,6 +495,16 @@ class FakeBotApi:
         except TimeoutError:
             seen = [(c.method, c.chat_id, c.text[:60]) for c in self.calls[since:]]
             raise AssertionError(f"no {count} x {method} matching; calls since: {seen}") from None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How :meth:`FakeBotApi.balance` retries: Telegram retries a webhook call that failed."""
+
+    timeout_s: float = 10.0
+    """An answer later than this counts as failed (the update is delivered again)."""
+    retry_s: float = 0.1
+    attempts: int = 100
 
 
 @dataclass(frozen=True)
