@@ -1,22 +1,28 @@
-"""Ingest rate of the logging path: messages/s into SQLite and PostgreSQL, no model, no Telegram.
+"""Ingest rate of the bot's database path: messages/s into SQLite and PostgreSQL, no model, no
+Telegram.
 
 Usage, from the repository root::
 
-    python bench/ingest.py                       # SQLite and PostgreSQL, 1 and 16 chats
+    python bench/ingest.py                       # SQLite and PostgreSQL, 1, 16 and 64 chats
     python bench/ingest.py --db sqlite --messages 500 --concurrency 1 4 16
     python bench/ingest.py --knowledge --json    # with the shipped FAQ in correction memory
 
-Each message takes exactly the database work of a customer's text in the bot
-(:func:`bot.customers.on_text`), through the same functions and the same worker threads
-(:class:`bot.deps.Deps`): register the customer and chat (``bot.records.register``), then the
-real pipeline (:class:`model.pipeline.Pipeline`: store the inbound message, read the recent
-turns, look up correction memory, store the outbound message and its reply record), then
-record the Telegram id of the sent answer (``bot.records.record_sent``). The model is replaced
-by an instant responder inside this benchmark only (:mod:`bench.instant`).
+Each message takes exactly the database work of a customer's text in the bot, through the
+same code: stored in the inbox as polling stores a ``getUpdates`` batch, claimed and marked
+done by the real inbox worker (:class:`bot.inbox.InboxWorker`), and in between what
+:func:`bot.customers.on_text` does: one read for the rate limit and the customer (a write to
+register a new one), then the real pipeline (:class:`model.pipeline.Pipeline`: the question
+stored with the recent turns and memory read, the reply and its record stored), and the
+Telegram id of the sent answer, written with the update's "done". Only Telegram is left out,
+and the model is replaced by an instant responder inside this benchmark (``bench/instant.py``).
 
-``--concurrency C`` runs C chats at once, each sending its messages one after another (the
-bot keeps one chat's messages in order); the figure is messages/s over the whole run, and the
-latency of one message's database work. PostgreSQL runs in a fresh schema, dropped afterwards.
+``--concurrency C`` spreads the messages over C chats; the worker handles up to 64 updates at
+once and keeps each chat's in order, so at most C run at once. Reported: messages/s over the
+whole run (first store to last "done"), the latency of one message (stored → done), and the
+write transactions per message: those of the logging path (question and reply, the pipeline's
+two; a customer's first message adds one to register them) and the inbox's (storing, claiming
+and marking done, shared by every message in a batch). PostgreSQL runs in a fresh schema,
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -42,60 +48,116 @@ from model.text.languages import REGISTERS  # noqa: E402
 CUSTOMER_BASE_ID = 820_000_000
 
 
+#: Updates stored per batch, as one ``getUpdates`` call returns at most.
+BATCH = 100
+
+
+def make_updates(texts: list[str], concurrency: int) -> list[dict[str, Any]]:
+    """Telegram updates (JSON) of ``texts``, spread over ``concurrency`` chats in turn."""
+    updates = []
+    for index, text in enumerate(texts):
+        user_id = CUSTOMER_BASE_ID + index % concurrency
+        user = {"id": user_id, "is_bot": False, "first_name": f"Customer {user_id}"}
+        message = {
+            "message_id": index + 1,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
+            "from": user,
+            "text": text,
+        }
+        updates.append({"update_id": index + 1, "message": message})
+    return updates
+
+
+class Handlers:
+    """Stands in for the Telegram application: what ``on_text`` does, minus Telegram."""
+
+    bot = None  # updates are read without a bot: nothing here talks to Telegram
+
+    def __init__(self, database: Any, pipeline: Any, per_minute: int) -> None:
+        from bot.deps import Deps
+
+        self.deps = Deps(config=_config(per_minute), database=database, answerer=pipeline)
+        self.done: dict[int, float] = {}
+
+    async def process_update(self, update: Any) -> None:
+        from bot.jobs import current_job
+        from bot.ratelimit import Verdict, verdict_for
+        from bot.records import known, register
+
+        job, message, d = current_job(), update.message, self.deps
+        assert job is not None and message is not None and message.from_user is not None
+        user = message.from_user
+        identity = {
+            "telegram_user_id": user.id,
+            "display_name": user.full_name,
+            "username": user.username,
+            "telegram_chat_id": message.chat_id,
+        }
+        per_minute = d.config.rate_limit_per_min
+        verdict, who = await d.read(
+            lambda s: (verdict_for(s, job, per_minute), known(s, **identity))
+        )
+        job.verdict = verdict.value
+        assert verdict is Verdict.ALLOW
+        if who is None:
+            who = await d.write(lambda s: register(s, **identity))
+        answer = await d.answerer.answer(
+            chat_id=who.chat_id,
+            customer_id=who.customer_id,
+            text=message.text or "",
+            telegram_message_id=message.message_id,
+            deadline=job.deadline,
+        )
+        assert answer.message_id is not None
+        # The Telegram id the sent answer got; written with "done" by the worker.
+        job.sent.append((answer.message_id, 1_000_000 + message.message_id))
+        self.done[update.update_id] = time.perf_counter()
+
+
+def _config(per_minute: int) -> Any:
+    from bot.config import BotConfig
+
+    return BotConfig(rate_limit_per_min=per_minute)
+
+
 async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -> dict[str, Any]:
-    """Push ``messages`` through the logging path with ``concurrency`` chats at once."""
+    """Push ``messages`` through the bot's database path, spread over ``concurrency`` chats."""
     import random
 
+    from sqlalchemy import event
+
     from bench.instant import instant_pipeline
-    from bot.config import BotConfig
-    from bot.deps import Deps
-    from bot.ratelimit import RateLimiter
-    from bot.records import record_sent, register
+    from bot.inbox import InboxWorker
+    from bot.jobs import instance_id
 
     rng = random.Random(seed)
     grouped = questions_by_register()
     texts = [pick(rng, REGISTERS[i % len(REGISTERS)], grouped).text for i in range(messages)]
-    latencies: list[float] = []
+    updates = make_updates(texts, concurrency)
+    writes = {"n": 0}
+
+    def count(_connection: Any) -> None:
+        writes["n"] += 1
 
     async with instant_pipeline(database) as pipeline:
-        deps = Deps(
-            config=BotConfig(),
-            database=database,
-            answerer=pipeline,
-            limiter=RateLimiter(messages + 1),
-        )
-
-        async def chat(number: int) -> None:
-            user_id = CUSTOMER_BASE_ID + number
-            for index in range(number, messages, concurrency):
-                started = time.perf_counter()
-                who = await deps.write(
-                    lambda session, uid=user_id: register(
-                        session,
-                        telegram_user_id=uid,
-                        display_name=f"Customer {uid}",
-                        username=None,
-                        telegram_chat_id=uid,
-                    )
-                )
-                answer = await pipeline.answer(
-                    chat_id=who.chat_id,
-                    customer_id=who.customer_id,
-                    text=texts[index],
-                    telegram_message_id=2 * index + 1,
-                )
-                message_id = answer.message_id
-                assert message_id is not None
-                await deps.write(
-                    lambda session, mid=message_id, tg=2 * index + 2: record_sent(
-                        session, message_id=mid, telegram_message_id=tg
-                    )
-                )
-                latencies.append((time.perf_counter() - started) * 1000)
-
+        handlers = Handlers(database, pipeline, per_minute=messages + 1)
+        worker = InboxWorker(database, holder=instance_id(), lease_s=60, reply_timeout_s=30)
+        await worker.start(handlers)  # type: ignore[arg-type]  # duck-typed on purpose
+        event.listen(database.engine, "commit", count)
+        stored: dict[int, float] = {}
         started = time.perf_counter()
-        await asyncio.gather(*(chat(n) for n in range(concurrency)))
+        for first in range(0, len(updates), BATCH):
+            batch = updates[first : first + BATCH]
+            now = time.perf_counter()
+            await worker.store(batch)
+            stored.update((u["update_id"], now) for u in batch)
+        await worker.settled()
         seconds = time.perf_counter() - started
+        event.remove(database.engine, "commit", count)
+        await worker.stop()
+    latencies = [(handlers.done[uid] - at) * 1000 for uid, at in stored.items()]
+    logging_writes = 2 * messages + concurrency  # question and reply; one register per chat
     return {
         "messages": messages,
         "concurrency": concurrency,
@@ -104,6 +166,9 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
         "p50_ms": round(percentile(latencies, 0.50), 2),
         "p95_ms": round(percentile(latencies, 0.95), 2),
         "mean_ms": round(statistics.mean(latencies), 2),
+        "writes_per_message": round(writes["n"] / messages, 2),
+        "logging_writes_per_message": round(logging_writes / messages, 2),
+        "inbox_writes_per_message": round((writes["n"] - logging_writes) / messages, 2),
     }
 
 
@@ -169,16 +234,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(figures: dict[str, Any]) -> str:
     lines = [
-        "ingest (logging path, instant responder"
+        "ingest (inbox and logging path, instant responder"
         + (", shipped FAQ in memory)" if figures["knowledge"] else ", empty memory)"),
         f"  {'db':<9} {'chats':>5} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-        f" {'lost/dup':>8}",
+        f" {'writes/msg (log+inbox)':>23} {'lost/dup':>8}",
     ]
     for run in figures["runs"]:
+        writes = (
+            f"{run['writes_per_message']} ({run['logging_writes_per_message']}"
+            f"+{run['inbox_writes_per_message']})"
+        )
         lines.append(
             f"  {run['db']:<9} {run['concurrency']:>5} {run['messages']:>8} "
             f"{run['messages_per_s']:>8} {run['p50_ms']:>8} {run['p95_ms']:>8} "
-            f"{run['lost_or_duplicated']:>8}"
+            f"{writes:>23} {run['lost_or_duplicated']:>8}"
         )
     lines.append(
         f"  machine   {machine_line(figures['machine'])} (end {figures['load_average_end'][0]})"
@@ -191,7 +260,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", nargs="+", choices=("sqlite", "postgres"), default=None)
     parser.add_argument("--postgres-url", help="server for postgres runs (a schema is made)")
     parser.add_argument("--messages", type=int, default=2000, help="messages per run (2000)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16], help="chats at once")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 16, 64], help="chats at once"
+    )
     parser.add_argument("--knowledge", action="store_true", help="load the shipped FAQ first")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

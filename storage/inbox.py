@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -108,18 +108,22 @@ def claim(
     if limit <= 0:
         return []
     now = now or utcnow()
-    inbox, earlier = InboxUpdate, aliased(InboxUpdate)
-    blocked = exists().where(
-        earlier.chat_key == inbox.chat_key,
-        earlier.done_at.is_(None),
-        earlier.update_id < inbox.update_id,
+    inbox, unfinished = InboxUpdate, aliased(InboxUpdate)
+    # Each chat's oldest unfinished update: one pass over the unfinished rows, however deep
+    # one chat's backlog is.
+    heads = (
+        select(func.min(unfinished.update_id))
+        .where(unfinished.done_at.is_(None))
+        .group_by(unfinished.chat_key)
     )
     candidates = (
         select(inbox.update_id)
         .where(
+            inbox.update_id.in_(heads),
+            # Again on the row itself: PostgreSQL re-checks these (not the subquery) on a row
+            # another worker claimed or finished after this statement's snapshot was taken.
             inbox.done_at.is_(None),
             or_(inbox.claimed_until.is_(None), inbox.claimed_until < now),
-            ~blocked,
         )
         .order_by(inbox.update_id)
         .limit(limit)
