@@ -80,6 +80,21 @@ BENCHMARKS = (
         quick=("--messages", "300"),
     ),
     Benchmark(
+        "retrieval",
+        "retrieval.py",
+        "retrieval recall@1/@3 per register, false reuse on the probe set, p50 at 10,000 "
+        "entries, pipeline vs bare generate",
+        quick=("--requests", "8"),
+        needs_model=True,
+    ),
+    Benchmark(
+        "backends",
+        "backends.py",
+        "vLLM backend vs local through the whole pipeline at 1/16/64 chats (needs .venv-vllm)",
+        quick=("--requests", "16", "--rounds", "1"),
+        needs_model=True,
+    ),
+    Benchmark(
         "retrain",
         "retrain.py",
         "QLoRA training tokens/s on the starter model; seed-table run with --seed-table",

@@ -99,7 +99,7 @@ def _check_record(record: Raw, problems: list[Problem]) -> KnowledgeRow | None:
                 Problem(
                     line,
                     f"answer of {len(answer)} characters (at most "
-                    f"{MAX_ANSWER_CHARS}: one Telegram message)",
+                    f"{MAX_ANSWER_CHARS}: four Telegram messages)",
                 )
             )
     language = _register(register, line, problems)

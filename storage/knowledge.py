@@ -23,8 +23,9 @@ from storage.staff import audit
 
 #: A longer question is a paste accident, not a question a customer asks.
 MAX_QUESTION_CHARS = 1000
-#: An answer must fit one Telegram message (4096) with room for a note.
-MAX_ANSWER_CHARS = 4000
+#: A long policy text is fine (the bot splits it at paragraph breaks into Telegram's 4096-
+#: character messages); past four messages it is a document to link, not an answer.
+MAX_ANSWER_CHARS = 16000
 MAX_TOPIC_CHARS = 64
 MAX_SOURCE_CHARS = 64
 #: Audit actions that change the knowledge base (what :func:`knowledge_stamp` watches).

@@ -63,8 +63,12 @@ def add_secrets(values: Iterable[str | None]) -> None:
 
 
 def settings_secrets(settings: Any) -> list[str]:
-    """The bot token and webhook secret of a :class:`~wiring.settings.Settings`, as plain text."""
-    values = (settings.telegram_token, settings.webhook_secret)
+    """The bot token, webhook secret and vLLM API key of the settings, as plain text."""
+    values = (
+        settings.telegram_token,
+        settings.webhook_secret,
+        getattr(settings, "vllm_api_key", None),
+    )
     return [value.get_secret_value() for value in values if value is not None]
 
 

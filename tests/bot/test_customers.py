@@ -60,7 +60,7 @@ async def test_each_register_is_answered_in_its_script(start_bot: Any, api: Fake
         assert [m.text for m in stored if m.direction == "out"] == answers
         assert all(m.telegram_message_id for m in stored)
         replies = session.scalars(select(BotReply)).all()
-        assert [r.source for r in replies] == ["memory"] * 4
+        assert [r.source for r in replies] == ["knowledge"] * 4
 
 
 async def test_other_questions_go_to_the_model(start_bot: Any, api: FakeBotApi) -> None:
@@ -241,7 +241,7 @@ async def test_mirroring_follows_the_setting(
     assert len(copies) == int(mirrored)
     if mirrored:
         assert copies[0].text.split("\n") == [
-            "🔎 reply #1 · banglish · memory · Rahim · id 5001",
+            "🔎 reply #1 · banglish · knowledge · Rahim · id 5001",
             f"Q: {FAQ[1][0]}",
             f"A: {FAQ[1][1]}",
         ]
