@@ -195,7 +195,11 @@ def changed(incumbent: FactRun, candidate: FactRun, wanted: int = FACT_SAMPLE) -
 def samples(
     incumbent: EvalResult, candidate: EvalResult | None, wanted: int
 ) -> list[dict[str, str]]:
-    """A spread of test questions (every language) with both answers side by side."""
+    """A spread of test questions (every language) with both answers side by side.
+
+    The models' answers are redacted: a model can repeat personal data it saw in training,
+    and the report goes to operators' chats (questions and references come redacted already).
+    """
     if candidate is None:
         return []
     by_language: dict[str, list[int]] = {}
@@ -213,8 +217,8 @@ def samples(
             "question": candidate.questions[i] if candidate.questions else "",
             "language": candidate.languages[i],
             "reference": candidate.references[i] if candidate.references else "",
-            "incumbent": incumbent.predictions[i],
-            "candidate": candidate.predictions[i],
+            "incumbent": redact(incumbent.predictions[i]).text,
+            "candidate": redact(candidate.predictions[i]).text,
         }
         for i in sorted(picked)
     ]
