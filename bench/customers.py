@@ -10,12 +10,18 @@ Protocol (parent → child on stdin, child → parent on stdout):
 1. parent: the plan ``{"arrivals": [[at_s, customer, register, text], …], "max_seconds",
    "drain_seconds", "ready_timeout_s"}``;
 2. child: ``{"url", "token"}`` once the fake server listens; the bot is started on that URL;
-3. child: waits for the bot to start polling, sends every arrival at its time (arrivals past
+3. child: waits for the bot to start polling (or, when the plan names ``webhook_urls``, for
+   every replica to set its webhook), sends every arrival at its time (arrivals past
    ``max_seconds`` are not sent), waits until every sent message has a reply or
    ``drain_seconds`` passed, then ``{"done": {"pushed", "not_sent", "replies"}}``;
 4. parent stops the bot (letting replies in flight finish), then writes ``collect``;
 5. child: ``{"pushes": […], "seen": […]}`` (everything the fake server saw, timestamped with
    ``time.monotonic()``, which is one clock for both processes on Linux) and exits.
+
+With ``webhook_urls`` the fake server is Telegram and a load balancer in one
+(:meth:`tests.bot.fake_bot_api.FakeBotApi.balance`): each message is POSTed to the replicas in
+turn, up to :data:`WEBHOOK_CONNECTIONS` at once (Telegram's default ``max_connections``), and
+a delivery that fails or times out goes to the next replica.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ import time
 from dataclasses import astuple, dataclass
 from typing import Any, TextIO
 
-from tests.bot.fake_bot_api import Call, FakeBotApi
+from tests.bot.fake_bot_api import Call, Delivery, FakeBotApi
 
 #: Telegram user ids of the simulated customers: 810000000 + index (private chat id = user id).
 CUSTOMER_BASE_ID = 810_000_000
 POLL_S = 0.02
+#: Webhook deliveries in flight at once, as Telegram's default ``max_connections``.
+WEBHOOK_CONNECTIONS = 40
 
 
 @dataclass(frozen=True)
@@ -90,8 +98,21 @@ async def run(plan: dict[str, Any], out: TextIO) -> None:
     loop = asyncio.get_running_loop()
     async with TimedFakeBotApi() as api:
         _send(out, {"url": api.url, "token": api.token})
-        # The bot is up once it has deleted any webhook, which it does just before polling.
-        await api.wait_for("deleteWebhook", timeout=float(plan["ready_timeout_s"]))
+        urls = list(plan.get("webhook_urls") or [])
+        ready = float(plan["ready_timeout_s"])
+        if urls:
+            await api.wait_for("setWebhook", count=len(urls), timeout=ready)
+            api.balance(urls, Delivery(timeout_s=10.0, retry_s=0.2))
+        else:
+            # The bot is up once it has deleted any webhook, which it does before polling.
+            await api.wait_for("deleteWebhook", timeout=ready)
+        connections = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
+        deliveries: set[asyncio.Task[int]] = set()
+
+        async def deliver(message: dict[str, Any]) -> int:
+            async with connections:
+                return await api.push({"message": message})
+
         pushes: list[Push] = []
         started = time.monotonic()
         deadline = started + float(plan["max_seconds"])
@@ -104,9 +125,15 @@ async def run(plan: dict[str, Any], out: TextIO) -> None:
             if (wait := due - time.monotonic()) > 0:
                 await asyncio.sleep(wait)
             user = api.user(CUSTOMER_BASE_ID + int(customer), first_name=f"Customer {customer}")
-            pushed_at = time.monotonic()
-            message = await api.say(user, text)
-            pushes.append(Push(user["id"], message["message_id"], pushed_at, register))
+            message = api.incoming(user, text=text)
+            pushes.append(Push(user["id"], message["message_id"], time.monotonic(), register))
+            if urls:
+                # Telegram does not wait for one delivery before the next customer writes.
+                task = loop.create_task(deliver(message))
+                deliveries.add(task)
+                task.add_done_callback(deliveries.discard)
+            else:
+                await api.push({"message": message})
         drain_until = time.monotonic() + float(plan["drain_seconds"])
         while api.customer_replies < len(pushes) and time.monotonic() < drain_until:
             await asyncio.sleep(POLL_S)

@@ -26,6 +26,13 @@ each stored reply is the message that server saw. Any message lost or duplicated
 (:mod:`bench.instant`); the rest of the pipeline is unchanged. Telegram's flood limits (30
 requests/s overall, 20/min per group) stay on, as in production; ``--telegram-limits off``
 lifts them to find what the bot and database alone can carry.
+
+``--replicas N`` (PostgreSQL) runs N bot processes behind webhooks instead of one polling bot
+here, as ``docker compose up --scale bot=N`` does: each is ``python -m bench.load --replica
+SPEC`` (the same build as ``uttor serve``), the fake Telegram server delivers each message to
+them in turn (a failed delivery goes to the next), and they share the flood budget (30/N
+messages/s each). ``--timeout S`` sets ``UTTOR_GENERATION_TIMEOUT_S``; the report counts the
+replies that came later than S + 1 s after their message.
 """
 
 from __future__ import annotations
@@ -139,26 +146,36 @@ def lift_flood_limits(application: Any) -> None:
 
 
 def bot_settings(
-    args: argparse.Namespace, database: Database, home: Path, url: str, token: str
+    args: argparse.Namespace,
+    database_url: str,
+    home: Path,
+    url: str,
+    token: str,
+    **extra: Any,
 ) -> Settings:
     from pydantic import SecretStr
 
     from wiring.settings import Settings
 
-    return Settings(
-        home=home,
-        database_url=database.url,
-        telegram_token=SecretStr(token),
-        telegram_api_url=url,
-        agents_chat_id=AGENTS_CHAT,
-        mirror=args.mirror,
+    values: dict[str, Any] = {
+        "home": home,
+        "database_url": database_url,
+        "telegram_token": SecretStr(token),
+        "telegram_api_url": url,
+        "agents_chat_id": AGENTS_CHAT,
+        "mirror": args.mirror,
         # The per-customer limit is a flood guard (tested in tests/bot); here a customer's
         # messages are load to be answered, so it must not drop any of them.
-        rate_limit_per_min=max(20, args.messages + 1),
-        handoff_timeout_min=0,
-        threads=args.threads,
-        log_level="WARNING",
-    )
+        "rate_limit_per_min": max(20, args.messages + 1),
+        "handoff_timeout_min": 0,
+        "threads": args.threads,
+        "log_level": "WARNING",
+        # Several replicas share the bot's budget of messages per second.
+        "send_rate_per_s": 30.0 / args.replicas,
+    }
+    if args.timeout is not None:
+        values["generation_timeout_s"] = args.timeout
+    return Settings(**(values | extra))
 
 
 async def _line(stream: asyncio.StreamReader) -> dict[str, Any]:
@@ -198,7 +215,7 @@ async def run_bot(
     await child.stdin.drain()
     try:
         where = await _line(child.stdout)
-        settings: Settings = bot_settings(args, database, home, where["url"], where["token"])
+        settings: Settings = bot_settings(args, database.url, home, where["url"], where["token"])
         if args.responder == "instant":
             from bench.instant import instant_pipeline
 
@@ -245,6 +262,139 @@ async def run_bot(
         "pushes": [Push(*p) for p in records["pushes"]],
         "seen": [Seen(*s) for s in records["seen"]],
     }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def run_replicas(
+    args: argparse.Namespace, database: Database, home: Path, model: str | None
+) -> dict[str, Any]:
+    """``--replicas N``: N bot processes behind webhooks, the customers' process balancing."""
+    import signal
+
+    arrivals = make_arrivals(args.customers, args.messages, args.rate, args.seed)
+    ports = [free_port() for _ in range(args.replicas)]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.customers",
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=2**30,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    plan = {
+        "arrivals": arrivals,
+        "max_seconds": args.max_seconds,
+        "drain_seconds": args.drain_seconds,
+        "ready_timeout_s": 600,
+        "webhook_urls": [f"http://127.0.0.1:{port}{REPLICA_PATH}" for port in ports],
+    }
+    child.stdin.write((json.dumps(plan, ensure_ascii=False) + "\n").encode())
+    await child.stdin.drain()
+    replicas: list[asyncio.subprocess.Process] = []
+    try:
+        where = await _line(child.stdout)
+        for index, port in enumerate(ports):
+            spec = {
+                "db": database.url,
+                "api": where["url"],
+                "token": where["token"],
+                "home": str(home / f"replica-{index}"),
+                "port": port,
+                "model": model,
+            }
+            replicas.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bench.load",
+                    *args.argv,
+                    "--replica",
+                    json.dumps(spec),
+                    cwd=REPO,
+                    env={**os.environ, "PYTHONPATH": str(REPO)},
+                    stdout=asyncio.subprocess.PIPE,
+                )
+            )
+        done = (await _line(child.stdout))["done"]
+        stopped_at = time.monotonic()
+        for replica in replicas:
+            replica.send_signal(signal.SIGTERM)  # each finishes the replies it has in flight
+        batches: list[int] = []
+        shutdown_s: float | None = None
+        try:
+            for replica in replicas:
+                out, _ = await asyncio.wait_for(replica.communicate(), SHUTDOWN_TIMEOUT_S)
+                lines = out.decode().strip().splitlines()
+                batches += json.loads(lines[-1])["batches"] if lines else []
+            shutdown_s = round(time.monotonic() - stopped_at, 2)
+        except TimeoutError:
+            pass
+        child.stdin.write(b"collect\n")
+        await child.stdin.drain()
+        records = await _line(child.stdout)
+    finally:
+        for process in [*replicas, child]:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    return {
+        "done": done,
+        "shutdown_s": shutdown_s,
+        "batches": batches,
+        "pushes": [Push(*p) for p in records["pushes"]],
+        "seen": [Seen(*s) for s in records["seen"]],
+    }
+
+
+REPLICA_PATH = "/hook"
+
+
+async def serve_replica(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+    """One replica (``--replica SPEC``): the bot of ``uttor serve``, behind a webhook."""
+    from pydantic import SecretStr
+
+    from bot.app import serve
+    from storage.db import Database
+    from wiring.build import build_bot, build_pipeline
+    from wiring.configs import bot_config
+
+    database = Database(spec["db"])
+    settings = bot_settings(
+        args,
+        spec["db"],
+        Path(spec["home"]),
+        spec["api"],
+        spec["token"],
+        webhook_url=f"http://127.0.0.1:{spec['port']}{REPLICA_PATH}",
+        webhook_secret=SecretStr("bench-replica-secret"),
+        webhook_listen="127.0.0.1",
+        webhook_port=spec["port"],
+    )
+    if args.responder == "instant":
+        from bench.instant import instant_pipeline
+
+        pipeline: Any = instant_pipeline(database)
+    else:
+        pipeline = await asyncio.to_thread(build_pipeline, settings, database, spec["model"])
+    try:
+        async with pipeline:
+            application = build_bot(settings, database, pipeline)
+            if args.telegram_limits == "off":
+                lift_flood_limits(application)
+            await serve(application, bot_config(settings))  # until SIGTERM
+            return {"batches": list(getattr(pipeline.service, "batch_sizes", []))}
+    finally:
+        database.dispose()
 
 
 # --- the check --------------------------------------------------------------------------------
@@ -345,7 +495,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             # As after `uttor init`: the shipped FAQ is in the knowledge base, so some questions
             # are answered from memory, as they would be in production.
             knowledge = load_shipped_knowledge(database)
-            run = asyncio.run(run_bot(args, database, Path(scratch) / "home", model))
+            runner = run_replicas if args.replicas > 1 else run_bot
+            run = asyncio.run(runner(args, database, Path(scratch) / "home", model))
             result = check(database, run["pushes"], run["seen"])
     pushes, seen = run["pushes"], run["seen"]
     if args.responder == "instant":
@@ -355,6 +506,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for source, n in result["sources"].items()
         }
     latencies = result.pop("latencies_ms")
+    limit_s = args.timeout if args.timeout is not None else _default_timeout()
     replies = [
         s.at for s in seen if s.method == "sendMessage" and s.status == 200 and (s.chat_id or 0) > 0
     ]
@@ -365,6 +517,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "model_note": model_note,
         "db": args.db,
         "telegram_limits": args.telegram_limits,
+        "replicas": args.replicas,
+        "timeout_s": limit_s,
         "mirror": args.mirror,
         "customers": args.customers,
         "messages_per_customer": args.messages,
@@ -389,6 +543,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "max": round(max(latencies), 1),
             "mean": round(statistics.mean(latencies), 1),
         }
+        # Every customer hears back (an answer or the fallback) within the limit + 1 s.
+        figures["later_than_limit_plus_1s"] = sum(ms > (limit_s + 1) * 1000 for ms in latencies)
     if run["batches"]:
         figures["mean_batch"] = round(statistics.mean(run["batches"]), 2)
         figures["max_batch"] = max(run["batches"])
@@ -401,6 +557,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def _default_timeout() -> float:
+    from model.config import ServiceConfig
+
+    return ServiceConfig().timeout_s
+
+
 def report(figures: dict[str, Any]) -> str:
     """The figures as a short text report."""
     lat = figures.get("latency_ms", {})
@@ -408,7 +570,12 @@ def report(figures: dict[str, Any]) -> str:
         f"load test: {figures['customers']} customers x {figures['messages_per_customer']} "
         f"messages, Poisson arrivals at {figures['offered_rate_per_s']}/s, "
         f"{figures['db']}, responder {figures['responder']}, Telegram limits "
-        f"{figures['telegram_limits']}, mirror {figures['mirror']}",
+        f"{figures['telegram_limits']}, mirror {figures['mirror']}, "
+        + (
+            f"{figures['replicas']} webhook replicas"
+            if figures["replicas"] > 1
+            else "one polling bot"
+        ),
         f"  model           {figures['model'] or '-'} ({figures['model_note']})",
         f"  sent            {figures['sent']} (not sent, past --max-seconds: "
         f"{figures['not_sent_time_limit']}) over {figures.get('arrival_window_s', 0)} s "
@@ -416,7 +583,8 @@ def report(figures: dict[str, Any]) -> str:
         f"  held            {figures.get('held_messages_per_s', 0)} messages/s "
         f"(last reply {figures.get('drain_s', 0)} s after the last message)",
         f"  latency         p50 {lat.get('p50', '-')} ms, p95 {lat.get('p95', '-')} ms, "
-        f"p99 {lat.get('p99', '-')} ms, max {lat.get('max', '-')} ms",
+        f"p99 {lat.get('p99', '-')} ms, max {lat.get('max', '-')} ms; later than "
+        f"{figures['timeout_s']:g} + 1 s: {figures.get('later_than_limit_plus_1s', '-')}",
         f"  replies by      {figures['sources']}"
         + (
             f"; mean batch {figures['mean_batch']} (max {figures['max_batch']})"
@@ -426,7 +594,9 @@ def report(figures: dict[str, Any]) -> str:
         f"  languages       {figures['languages']}",
         f"  lost            {figures['lost']}, duplicated {figures['duplicated']}  "
         + ("OK" if figures["ok"] else f"FAILED {figures['errors']}"),
-        f"  peak RSS        {figures['peak_rss_mib']} MiB (bot process); shutdown "
+        f"  peak RSS        {figures['peak_rss_mib']} MiB "
+        + ("(bot process)" if figures["replicas"] == 1 else "(this process, not the replicas)")
+        + "; shutdown "
         + (
             f"{figures['shutdown_s']} s"
             if figures["shutdown_s"] is not None
@@ -462,6 +632,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="UTTOR_MIRROR (off: the agents group's 20/min limit would queue 'all' for hours)",
     )
     parser.add_argument("--telegram-limits", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="webhook bot processes (PostgreSQL) (1: polling)"
+    )
+    parser.add_argument("--timeout", type=float, help="UTTOR_GENERATION_TIMEOUT_S (default 30)")
+    parser.add_argument("--replica", help=argparse.SUPPRESS)  # a replica's spec (internal)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -470,11 +645,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} must be at least 1")
     if args.rate <= 0:
         parser.error("--rate must be positive")
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
+    if args.replicas > 1 and args.db != "postgres":
+        parser.error("--replicas needs --db postgres (replicas share one PostgreSQL database)")
+    if args.replica:  # the child's own flags are the parent's, without --replica
+        at = args.argv.index("--replica")
+        args.argv = args.argv[:at] + args.argv[at + 2 :]
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.replica:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        print(json.dumps(asyncio.run(serve_replica(args, json.loads(args.replica)))))
+        return 0
     figures = measure(args)
     print(json.dumps(figures, ensure_ascii=False) if args.json else report(figures))
     return 0 if figures["ok"] and figures["sent"] > 0 else 1

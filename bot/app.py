@@ -234,7 +234,9 @@ def build_application(
     """
     if config.telegram_token is None:
         raise ValueError("UTTOR_TELEGRAM_TOKEN is not set")
-    limiter = RetryingRateLimiter(max_retries=MAX_RETRIES_ON_429)
+    limiter = RetryingRateLimiter(
+        max_retries=MAX_RETRIES_ON_429, overall_max_rate=config.send_rate_per_s
+    )
     builder = (
         ApplicationBuilder()
         .token(config.telegram_token.get_secret_value())

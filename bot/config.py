@@ -48,5 +48,7 @@ class BotConfig:
     """Port the webhook server binds."""
     reply_timeout_s: float = 30.0
     """Seconds from a message's arrival to its answer or fallback (the generation timeout)."""
+    send_rate_per_s: float = 30.0
+    """Messages a second this process sends at most: a bot may send about 30, replicas share."""
     inbox_lease_s: float = 15.0
     """Seconds an inbox claim lasts unless renewed: how long a dead worker's updates wait."""

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     webhook_port: int = linked(
         BotConfig, "webhook_port", "Port the webhook server binds.", ge=1, le=65535
     )
+    send_rate_per_s: float = linked(
+        BotConfig,
+        "send_rate_per_s",
+        "Messages/s one process sends at most (Telegram allows ~30 a bot; N replicas: 30/N).",
+        gt=0,
+    )
     inbox_lease_s: float = linked(
         BotConfig,
         "inbox_lease_s",

@@ -17,6 +17,7 @@ from bench.customers import Push, Seen
 from bench.databases import scratch_database
 from bench.instant import instant_pipeline
 from bot.records import record_sent, register
+from tests.conftest import POSTGRES_SKIP, POSTGRES_URL
 
 
 def test_load_test_tiny_run_loses_and_duplicates_nothing(
@@ -32,6 +33,22 @@ def test_load_test_tiny_run_loses_and_duplicates_nothing(
     assert not any(figures["errors"].values())
     assert set(figures["languages"]) == {"bn", "en", "banglish", "mixed"}
     assert figures["latency_ms"]["p50"] > 0
+
+
+@pytest.mark.postgres
+def test_load_test_with_two_webhook_replicas_loses_and_duplicates_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP)
+    tiny = "--customers 6 --messages 2 --rate 20 --responder instant --db postgres --replicas 2"
+    # The benchmark makes (and drops) a schema of its own on the server.
+    code = load.main([*tiny.split(), "--postgres-url", POSTGRES_URL, "--json"])
+    figures = json.loads(capsys.readouterr().out)
+    assert code == 0, figures
+    assert figures["replicas"] == 2 and figures["sent"] == 12
+    assert (figures["lost"], figures["duplicated"]) == (0, 0)
+    assert figures["later_than_limit_plus_1s"] == 0
 
 
 def test_ingest_tiny_run_stores_every_message_once(capsys: pytest.CaptureFixture[str]) -> None:
