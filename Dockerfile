@@ -10,12 +10,18 @@ ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN pip install --index-url "$TORCH_INDEX" "torch==2.13.0"
 
 COPY pyproject.toml README.md alembic.ini ./
+# Every package pyproject.toml lists (the import layers of docs/architecture.md).
+COPY cli ./cli
+COPY wiring ./wiring
 COPY bot ./bot
-COPY model ./model
+COPY operations ./operations
 COPY training ./training
+COPY model ./model
 COPY storage ./storage
 COPY migrations ./migrations
 RUN pip install ".[postgres]"
 
 VOLUME ["/data"]
+# Polling by default; with UTTOR_WEBHOOK_URL set the bot listens on UTTOR_WEBHOOK_PORT.
+EXPOSE 8443
 CMD ["uttor", "serve"]
