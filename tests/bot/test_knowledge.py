@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from storage.knowledge import MAX_ANSWER_CHARS
 from storage.models import AuditLog, BotReply
 from tests.bot.conftest import (
     AGENT_ID,
@@ -86,7 +87,10 @@ async def test_bad_kb_commands_say_why_and_change_nothing(start_bot: Any, api: F
         ("/kb_edit 1", "Usage: /kb_edit ID new answer"),
         ("/kb_edit x new", "Usage: /kb_edit ID new answer"),
         ("/kb_edit 999 new answer", "Not changed: there is no knowledge entry 999."),
-        ("/kb_edit 1 " + "x" * 4001, "Not changed: a knowledge answer is at most 4000"),
+        (
+            "/kb_edit 1 " + "x" * (MAX_ANSWER_CHARS + 1),
+            f"Not changed: a knowledge answer is at most {MAX_ANSWER_CHARS}",
+        ),
         ("/kb_edit 1 \u200b\u200b", "Not changed: the new answer is empty."),
         ("/kb_search", "Usage: /kb_search"),
         ("/kb_search zzzqqq", "No knowledge entry has those words."),
