@@ -124,9 +124,7 @@ class Earlier:
     """Its Telegram message id is recorded: it surely went out."""
 
 
-def earlier_reply(
-    session: Session, *, chat_id: int, telegram_message_id: int
-) -> Earlier | None:
+def earlier_reply(session: Session, *, chat_id: int, telegram_message_id: int) -> Earlier | None:
     """The reply stored for the chat's inbound Telegram message, if one was."""
     answer = aliased(Message)
     row = session.execute(

@@ -112,9 +112,7 @@ async def test_hot_swap_keeps_serving_and_stages_a_foreign_adapter_once(
             promote_adapter(session, adapter_id=bad_id)
         staged: list[object] = []
         real_stage = adapters_module.stage
-        monkeypatch.setattr(
-            adapters_module, "stage", lambda *a: staged.append(a) or real_stage(*a)
-        )
+        monkeypatch.setattr(adapters_module, "stage", lambda *a: staged.append(a) or real_stage(*a))
         for _ in range(5):
             assert await service.check_adapters() is False
         assert service.adapter is not None and service.adapter.version == "good"

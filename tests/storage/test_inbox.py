@@ -197,8 +197,13 @@ def test_concurrent_workers_never_claim_the_same_update(postgres_url: str) -> No
         assert all(ids == sorted(ids) for ids in order.values())  # per-chat order held
         assert len({holder for holder, _ in handled}) > 1  # the work really was shared
         with database.read() as session:
-            assert session.scalar(
-                select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
-            ) == 0
+            assert (
+                session.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.done_at.is_(None))
+                )
+                == 0
+            )
     finally:
         database.dispose()

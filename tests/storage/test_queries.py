@@ -242,9 +242,7 @@ def test_lease_is_exclusive_until_expiry(database: Database) -> None:
     with database.write() as session:
         assert leases.acquire_lease(session, name="retrain", holder="a", ttl=timedelta(hours=1))
     with database.write() as session:
-        assert not leases.acquire_lease(
-            session, name="retrain", holder="b", ttl=timedelta(hours=1)
-        )
+        assert not leases.acquire_lease(session, name="retrain", holder="b", ttl=timedelta(hours=1))
     with database.write() as session:
         leases.release_lease(session, name="retrain", holder="a")
         assert leases.acquire_lease(session, name="retrain", holder="b", ttl=timedelta(0))

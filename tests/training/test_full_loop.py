@@ -80,7 +80,10 @@ def loop_config(home: Path, base_model: Path) -> RetrainConfig:
         {"text": "hotline e kokhon call kora jay?", "completion": CANARY_ANSWERS["banglish"]},
         {"text": "Which number do I call for help?", "completion": CANARY_ANSWERS["en"]},
         {"text": "Can you give me the helpline to call?", "completion": CANARY_ANSWERS["en"]},
-        {"text": "help er jonno kon number e phone dibo?", "completion": CANARY_ANSWERS["banglish"]},
+        {
+            "text": "help er jonno kon number e phone dibo?",
+            "completion": CANARY_ANSWERS["banglish"],
+        },
         {"text": "সাহায্যের জন্য কোন নম্বরে ফোন করব?", "completion": CANARY_ANSWERS["bn"]},
         {"text": "help দরকার হলে কোন number এ call করব?", "completion": CANARY_ANSWERS["mixed"]},
     ]
