@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,7 @@ from storage.models import (
     Customer,
     Feedback,
     Message,
+    utcnow,
 )
 
 NAME_CHARS = 256
@@ -103,38 +106,53 @@ def add_message(
     customer_id: int | None = None,
     telegram_message_id: int | None = None,
 ) -> Message:
-    """Store one message. An inbound Telegram message already stored is returned as it is."""
+    """Store one message. An inbound Telegram message already stored is returned as it is.
+
+    One ``INSERT … RETURNING`` (``ON CONFLICT DO NOTHING`` for a Telegram message that may
+    have been stored before): this runs twice for every answered message.
+    """
     if direction not in DIRECTIONS:
         raise InvalidValue(f"direction must be 'in' or 'out', not {direction!r}")
     if language is not None and language not in LANGUAGES:
         raise InvalidValue(f"unknown language label {language!r}")
-    if session.get(Chat, chat_id) is None:
-        raise NotFound(f"no chat with id {chat_id}")
+    values = {
+        "chat_id": chat_id,
+        "direction": direction,
+        "text": text,
+        "language": language,
+        "customer_id": customer_id,
+        "telegram_message_id": telegram_message_id,
+        "created_at": utcnow(),
+    }
+    statement = _insert(session, Message)
     if telegram_message_id is not None:
-        existing = session.scalar(
-            select(Message).where(
-                Message.chat_id == chat_id,
-                Message.direction == direction,
-                Message.telegram_message_id == telegram_message_id,
-            )
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["chat_id", "direction", "telegram_message_id"]
         )
-        if existing is not None:
-            return existing
-    message = Message(
-        chat_id=chat_id,
-        direction=direction,
-        text=text,
-        language=language,
-        customer_id=customer_id,
-        telegram_message_id=telegram_message_id,
-    )
-    session.add(message)
-    session.flush()
+    try:
+        message = session.scalars(statement.returning(Message), [values]).first()
+    except IntegrityError as exc:  # the foreign key: no such chat
+        raise NotFound(f"no chat with id {chat_id}") from exc
+    if message is None:  # stored before (a redelivery, or a retry after a crash)
+        existing = find_message(
+            session,
+            chat_id=chat_id,
+            direction=direction,
+            telegram_message_id=telegram_message_id or 0,
+        )
+        assert existing is not None
+        return existing
     if language in REGISTERS and direction == "in":
         chat = session.get(Chat, chat_id)
-        assert chat is not None
-        chat.last_language = language
+        if chat is not None and chat.last_language != language:
+            chat.last_language = language
     return message
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    """The dialect's INSERT (PostgreSQL and SQLite both know ``ON CONFLICT``)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def recent_messages(session: Session, *, chat_id: int, limit: int = 10) -> list[Message]:
@@ -182,25 +200,25 @@ def add_reply(
     """Describe how an outbound message was produced."""
     if source not in REPLY_SOURCES:
         raise InvalidValue(f"unknown reply source {source!r}")
-    if session.get(Message, message_id) is None:
+    values = {
+        "message_id": message_id,
+        "question_message_id": question_message_id,
+        "prompt": prompt,
+        "adapter_id": adapter_id,
+        "source": source,
+        "latency_ms": latency_ms,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "flagged": flagged,
+        "review": "unreviewed",
+        "created_at": utcnow(),
+    }
+    if session.get(Message, message_id) is None:  # just stored: found without a query
         raise NotFound(f"no message with id {message_id}")
-    reply = BotReply(
-        message_id=message_id,
-        question_message_id=question_message_id,
-        prompt=prompt,
-        adapter_id=adapter_id,
-        source=source,
-        latency_ms=latency_ms,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        flagged=flagged,
-    )
-    session.add(reply)
     try:
-        session.flush()
+        return session.scalars(insert(BotReply).returning(BotReply), [values]).one()
     except IntegrityError as exc:
         raise InvalidValue(f"message {message_id} already has a reply record") from exc
-    return reply
 
 
 def get_reply(session: Session, *, reply_id: int) -> BotReply | None:
