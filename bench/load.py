@@ -494,7 +494,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         with scratch_database(args.db, postgres_url=args.postgres_url) as database:
             # As after `uttor init`: the shipped FAQ is in the knowledge base, so some questions
             # are answered from memory, as they would be in production.
-            knowledge = load_shipped_knowledge(database)
+            knowledge = 0 if args.no_knowledge else load_shipped_knowledge(database)
             runner = run_replicas if args.replicas > 1 else run_bot
             run = asyncio.run(runner(args, database, Path(scratch) / "home", model))
             result = check(database, run["pushes"], run["seen"])
@@ -636,6 +636,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--replicas", type=int, default=1, help="webhook bot processes (PostgreSQL) (1: polling)"
     )
     parser.add_argument("--timeout", type=float, help="UTTOR_GENERATION_TIMEOUT_S (default 30)")
+    parser.add_argument(
+        "--no-knowledge",
+        action="store_true",
+        help="no shipped FAQ: with UTTOR_UNSURE=model every question goes to the model",
+    )
     parser.add_argument("--replica", help=argparse.SUPPRESS)  # a replica's spec (internal)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

@@ -57,6 +57,8 @@ CAPACITY = 64
 #: Seconds between looks at the inbox when nothing local says there is work (updates stored
 #: by another replica, claims of a dead process whose lease ran out).
 POLL_S = 0.5
+#: Seconds of the reply time limit kept for storing and sending the answer (or fallback).
+SEND_MARGIN_S = 0.5
 #: An update whose handling failed this many times (the process died each time) is dropped.
 MAX_ATTEMPTS = 8
 #: How often done updates older than a day are deleted.
@@ -80,6 +82,9 @@ class InboxWorker:
         self.holder = holder
         self.lease = timedelta(seconds=lease_s)
         self.reply_timeout_s = reply_timeout_s
+        # What is left of the limit after the model is for storing and sending the answer, so
+        # that it reaches the customer in time even when the machine is saturated.
+        self.budget_s = reply_timeout_s - min(SEND_MARGIN_S, reply_timeout_s / 4)
         self.capacity = capacity
         self.poll_s = poll_s
         # A claim is renewed once a third of its lease is gone, and trusted for sending only
@@ -222,11 +227,11 @@ class InboxWorker:
 
     def _begin(self, item: Claimed, started: float) -> None:
         if item.attempts > 1:
-            deadline = started + self.reply_timeout_s  # after a crash: a fresh budget
+            deadline = started + self.budget_s  # after a crash: a fresh budget
             log.warning("update %s claimed again (attempt %d)", item.update_id, item.attempts)
         else:
             waited = (utcnow() - item.received_at).total_seconds()
-            deadline = time.monotonic() + self.reply_timeout_s - max(0.0, waited)
+            deadline = time.monotonic() + self.budget_s - max(0.0, waited)
         job = Job(
             update_id=item.update_id,
             chat_key=item.chat_key,

@@ -71,7 +71,8 @@ class Job:
     received_at: datetime
     attempts: int
     deadline: float
-    """``time.monotonic()`` by which the customer gets an answer or the fallback."""
+    """``time.monotonic()`` by which the model must have answered: the reply time limit from
+    the update's arrival, less a moment for storing and sending (``bot.inbox.SEND_MARGIN_S``)."""
     valid_until: float
     """``time.monotonic()`` until which the claim is surely still this process's."""
     verdict: str | None = None
