@@ -219,7 +219,7 @@ async def test_promotion_and_rollback_load_adapters_at_run_time(
         assert lora_name(ref_one) in served_names(vllm_server)
 
         promote_elsewhere(url, second)
-        assert await pipeline.service.check_adapters()
+        await wait_for_adapter(pipeline, second)  # the watcher may switch first
         two = await ask(pipeline, sqlite_database)
         assert (two.adapter, two.adapter_id) == ("v2", second)
         assert stored(sqlite_database, two).adapter_id == second
@@ -229,7 +229,7 @@ async def test_promotion_and_rollback_load_adapters_at_run_time(
 
         with sqlite_database.write() as session:
             rollback_adapter(session)
-        assert await pipeline.service.check_adapters()
+        await wait_for_adapter(pipeline, first)
         back = await ask(pipeline, sqlite_database)
         assert (back.adapter, back.adapter_id) == ("v1", first)
         assert back.text == one.text
