@@ -30,8 +30,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from model.text.entities import goods, instruments, negated, numbers, places, regions
+from model.text.entities import (
+    goods,
+    instruments,
+    negation_contexts,
+    numbers,
+    places,
+    regions,
+)
 from model.text.redact import find_pii
+from model.text.translit import skeleton, stem, words
 
 __all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_nothing"]
 
@@ -51,7 +59,11 @@ class Verdict:
 
 @dataclass(frozen=True)
 class _Facts:
-    negated: frozenset[tuple[str, int]]
+    negations: tuple[tuple[str, frozenset[str]], ...]
+    """Each negated word with the words around it
+    (:func:`model.text.entities.negation_contexts`)."""
+    heads: frozenset[str]
+    """Every word's consonant skeleton, as negations name them."""
     numbers: tuple[str, ...]
     regions: frozenset[str]
     places: frozenset[str]
@@ -62,7 +74,8 @@ class _Facts:
 @lru_cache(maxsize=8192)
 def _facts(text: str) -> _Facts:
     return _Facts(
-        frozenset(negated(text).items()),
+        tuple(negation_contexts(text)),
+        frozenset(skeleton(stem(word)) or word for word in words(text)),
         tuple(numbers(text)),
         frozenset(regions(text)),
         frozenset(places(text)),
@@ -91,7 +104,7 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     included, not only their delivery region. Negations and numbers must be the same always.
     """
     asked, known = _facts(question), _facts(stored)
-    if asked.negated != known.negated:
+    if not _same_negations(_in_scope(asked, known), _in_scope(known, asked)):
         return Verdict(False, "negation")
     if asked.numbers != known.numbers:
         return Verdict(False, "number")
@@ -104,6 +117,48 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     if not _covers(known.goods, asked.goods, general=general):
         return Verdict(False, "goods")
     return Verdict(True)
+
+
+def _in_scope(facts: _Facts, other: _Facts) -> list[str]:
+    """The negated words of ``facts`` whose negation is about something the other question
+    speaks of too.
+
+    A negation is about the words around it in its clause. When the other question uses none
+    of them (nor the negated word), it says something beside that question's point: "jama ta
+    fit hoy nai, return er time koto din" asks what "return er time koto din?" asks, and "বাসায়
+    না এনে কাছের পয়েন্ট থেকে নিলে খরচ কত" what "পয়েন্ট থেকে নিলে খরচ কত". When it uses one,
+    the negation turns it into another question: "cancel korte chai na" vs "cancel korte
+    chai", "I never received my refund" vs "I received my refund", "OTP আসেনি তাই login হচ্ছে
+    না" vs "OTP এসেছে কিন্তু login হচ্ছে না".
+    """
+    return [
+        head
+        for head, near in facts.negations
+        if (len(head) >= 2 and _used(head, other.heads)) or any(_used(w, other.heads) for w in near)
+    ]
+
+
+def _used(key: str, heads: frozenset[str]) -> bool:
+    """Whether a word of skeleton ``key`` is among ``heads``: verb forms differ in their
+    endings ("ashe"/"ashche", "হলো"/"হয়নি"), so one skeleton beginning the other counts."""
+    return key in heads or any(_alike(key, head) for head in heads if len(head) >= 2)
+
+
+def _alike(one: str, other: str) -> bool:
+    return one.startswith(other) or other.startswith(one)
+
+
+def _same_negations(asked: list[str], stored: list[str]) -> bool:
+    """The same negations in both: each negated word paired with an alike one of the other."""
+    if len(asked) != len(stored):
+        return False
+    left = list(stored)
+    for head in asked:
+        match = next((other for other in left if _alike(head, other)), None)
+        if match is None:
+            return False
+        left.remove(match)
+    return True
 
 
 def names_nothing(text: str) -> bool:

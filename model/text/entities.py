@@ -22,6 +22,7 @@ __all__ = [
     "goods",
     "instruments",
     "negated",
+    "negation_contexts",
     "negations",
     "numbers",
     "places",
@@ -233,12 +234,45 @@ def negated(text: str) -> Counter[str]:
     "কিনা"/"kina" (whether), nouns with such endings (চিনি, company) and place names (Feni)
     are no negations; "no" before a digit is "number".
     """
-    found: Counter[str] = Counter()
-    tokens = words(text)
+    return Counter(head for _, head in _negations(words(text)))
+
+
+#: Words read on each side of a negation, within its clause, for :func:`negation_contexts`.
+CONTEXT = 2
+#: Where a clause ends: punctuation, and the conjunctions that join two statements ("taka
+#: kete nise kintu order hoy nai", "OTP আসেনি তাই login হচ্ছে না").
+_CLAUSE_END = re.compile(
+    r"[,.;:!?।\n]+|(?<!\S)(?:but|so|and|kintu|tai|tobe|ar|কিন্তু|তাই|অথচ|তবে|আর)(?!\S)",
+    re.IGNORECASE,
+)
+
+
+def negation_contexts(text: str) -> list[tuple[str, frozenset[str]]]:
+    """Each negation of ``text`` (as :func:`negated` names it) with the consonant skeletons of
+    the words around it in its clause (:data:`CONTEXT` on each side, not counting one-consonant
+    words like "ta", "ki", "my"): what the negation is about, for :func:`model.guards.agree`."""
+    found = []
+    for clause in _CLAUSE_END.split(text):
+        tokens = words(clause)
+        keys = [_key(w) if w not in _NEGATORS else "" for w in tokens]
+        for at, head in _negations(tokens):
+            before = [k for k in keys[:at] if len(k) >= 2][-CONTEXT:]
+            after = [k for k in keys[at + 1 :] if len(k) >= 2][:CONTEXT]
+            found.append((head, frozenset(before + after)))
+    return found
+
+
+def _key(word: str) -> str:
+    return skeleton(stem(word)) or word
+
+
+def _negations(tokens: list[str]) -> list[tuple[int, str]]:
+    """(position of the negated word, its skeleton) of each negation in ``tokens``."""
+    found: list[tuple[int, str]] = []
 
     def head(at: int) -> str:
         if 0 <= at < len(tokens):
-            return skeleton(stem(tokens[at])) or tokens[at]
+            return _key(tokens[at])
         return "_"
 
     for index, word in enumerate(tokens):
@@ -247,11 +281,12 @@ def negated(text: str) -> Counter[str]:
         if word in _NEGATORS:
             if word == "no" and index + 1 < len(tokens) and tokens[index + 1][0].isdigit():
                 continue
-            found[head(index - 1 if word in _AFTER else index + 1)] += 1
+            at = index - 1 if word in _AFTER else index + 1
+            found.append((at, head(at)))
         elif word.endswith("n't") or word in _CONTRACTIONS:
-            found[head(index + 1)] += 1
+            found.append((index + 1, head(index + 1)))
         elif len(word) > 3 and (ending := _ending(word)):
-            found[skeleton(stem(word[: -len(ending)])) or word] += 1
+            found.append((index, skeleton(stem(word[: -len(ending)])) or word))
     return found
 
 
