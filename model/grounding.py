@@ -30,7 +30,7 @@ import numpy as np
 
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_nothing
-from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
+from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans, concepts_of
 from model.text.translit import words
 
 __all__ = [
@@ -78,6 +78,19 @@ def hedged(answer: str) -> bool:
     """Whether ``answer`` says its information is not at hand ("তথ্য আমার কাছে নেই")."""
     return bool(_HEDGES.search(answer))
 
+
+#: What a question asks for, and the concepts of an answer that give it: "সর্বোচ্চ কত টাকা"
+#: wants a limit, "koydin lagbe" a time. An entry of the topic whose question and answer give
+#: none of them answers another question of the topic ("COD-te extra charge ache?" for "COD
+#: koto taka porjonto?"), so its rank is multiplied by :data:`UNANSWERED` per such want.
+WANTS: dict[str, frozenset[str]] = {
+    "limit": frozenset({"limit"}),
+    "minimum": frozenset({"minimum"}),
+    "percent": frozenset({"percent"}),
+    "duration": frozenset({"duration", "day", "hour", "minute", "when"}),
+    "when": frozenset({"when", "duration", "day", "hour", "minute"}),
+}
+UNANSWERED = 0.5
 
 #: Entries of the chosen topic, per register, ranked again to pick the one that answers.
 CANDIDATES = 16
@@ -253,6 +266,7 @@ def _pick(
     the same thing (its answer alike) answers in its place when there is one.
     """
     order = registers or READABLE.get(register, READABLE["bilingual"])
+    wants = [WANTS[name] for name in dict.fromkeys(concepts_of(words(question))) if name in WANTS]
     candidates = {r: _candidates(index, topic, r, scores, CANDIDATES) for r in READABLE[register]}
     context = [i for found in candidates.values() for i in found]
     size = 1 if topic.startswith("#") else index.topic_size(topic)
@@ -264,7 +278,12 @@ def _pick(
         local = index.local_similarities(vector, members, context, size)
         ranked = sorted(
             (
-                (float(scores[i]) + q + ANSWER_WEIGHT * a, float(scores[i]), i)
+                (
+                    (float(scores[i]) + q + ANSWER_WEIGHT * a)
+                    * UNANSWERED ** _unmet(index, i, wants),
+                    float(scores[i]),
+                    i,
+                )
                 for (q, a), i in zip(local, members, strict=True)
             ),
             key=lambda item: (-item[0], -item[2]),
@@ -295,6 +314,15 @@ def _pick(
                 break
             return _in_own_register(index, question, topic, order[0], i), None
     return None, refused
+
+
+def _unmet(index: RetrievalIndex, at: int, wants: Sequence[frozenset[str]]) -> int:
+    """How many of the question's wants entry ``at`` gives nothing for."""
+    if not wants:
+        return 0
+    entry = index.entries[at]
+    given = set(concepts_of(words(entry.question))) | set(concepts_of(words(entry.answer)))
+    return sum(not (want & given) for want in wants)
 
 
 def _in_own_register(

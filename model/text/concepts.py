@@ -77,7 +77,9 @@ CONCEPTS = _groups(
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
         borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima, পর্যন্ত, porjonto, porjnto
-    minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest
+    minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest, or more,
+        or above, ba tar beshi, বা তার বেশি, tar beshi, তার বেশি, or higher, starting from,
+        theke shuru, থেকে শুরু
     percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,
         sara desh, সারা দেশ, all over, area, elaka, এলাকা, দেশজুড়ে, nationwide, all districts,
