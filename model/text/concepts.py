@@ -80,7 +80,8 @@ CONCEPTS = _groups(
     minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest, or more,
         or above, ba tar beshi, বা তার বেশি, tar beshi, তার বেশি, or higher, starting from,
         theke shuru, থেকে শুরু
-    percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har
+    percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har, শতকরা, shotokora,
+        shotkora
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,
         sara desh, সারা দেশ, all over, area, elaka, এলাকা, দেশজুড়ে, nationwide, all districts,
         every district, সব জেলায়, sob jela, sob district
