@@ -185,14 +185,14 @@ async def _line(stream: asyncio.StreamReader) -> dict[str, Any]:
     return json.loads(line)
 
 
-async def run_bot(
-    args: argparse.Namespace, database: Database, home: Path, model: str | None
-) -> dict[str, Any]:
-    """Start the customers' process and the bot; play the load; return what both recorded."""
-    from bot.app import serve
-    from wiring.build import build_bot, build_pipeline
-    from wiring.configs import bot_config
+async def start_customers(
+    args: argparse.Namespace, webhook_urls: list[str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start the customers' process (``bench/customers.py``) and hand it the plan of arrivals.
 
+    With ``webhook_urls`` its fake Telegram server delivers to those replicas instead of
+    answering ``getUpdates``. The first line it prints says where that server listens.
+    """
     arrivals = make_arrivals(args.customers, args.messages, args.rate, args.seed)
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -204,15 +204,42 @@ async def run_bot(
         stdout=asyncio.subprocess.PIPE,
         limit=2**30,  # the final records are one long line
     )
-    assert child.stdin is not None and child.stdout is not None
-    plan = {
+    assert child.stdin is not None
+    plan: dict[str, Any] = {
         "arrivals": arrivals,
         "max_seconds": args.max_seconds,
         "drain_seconds": args.drain_seconds,
         "ready_timeout_s": 600,
     }
+    if webhook_urls is not None:
+        plan["webhook_urls"] = webhook_urls
     child.stdin.write((json.dumps(plan, ensure_ascii=False) + "\n").encode())
     await child.stdin.drain()
+    return child
+
+
+async def collect(child: asyncio.subprocess.Process) -> dict[str, Any]:
+    """Ask the customers' process for what it recorded: the pushes and what the server saw."""
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(b"collect\n")
+    await child.stdin.drain()
+    records = await _line(child.stdout)
+    return {
+        "pushes": [Push(*p) for p in records["pushes"]],
+        "seen": [Seen(*s) for s in records["seen"]],
+    }
+
+
+async def run_bot(
+    args: argparse.Namespace, database: Database, home: Path, model: str | None
+) -> dict[str, Any]:
+    """Start the customers' process and the bot; play the load; return what both recorded."""
+    from bot.app import serve
+    from wiring.build import build_bot, build_pipeline
+    from wiring.configs import bot_config
+
+    child = await start_customers(args)
+    assert child.stdin is not None and child.stdout is not None
     try:
         where = await _line(child.stdout)
         settings: Settings = bot_settings(args, database.url, home, where["url"], where["token"])
@@ -245,9 +272,7 @@ async def run_bot(
                 # Still collect: the check then shows what the bot never answered.
                 shutdown_s = None
             batches = list(getattr(pipeline.service, "batch_sizes", []))
-        child.stdin.write(b"collect\n")
-        await child.stdin.drain()
-        records = await _line(child.stdout)
+        records = await collect(child)
     finally:
         if child.returncode is None:
             child.stdin.close()
@@ -255,13 +280,7 @@ async def run_bot(
                 await asyncio.wait_for(child.wait(), 30)
             except TimeoutError:
                 child.kill()
-    return {
-        "done": done,
-        "shutdown_s": shutdown_s,
-        "batches": batches,
-        "pushes": [Push(*p) for p in records["pushes"]],
-        "seen": [Seen(*s) for s in records["seen"]],
-    }
+    return {"done": done, "shutdown_s": shutdown_s, "batches": batches, **records}
 
 
 def free_port() -> int:
@@ -278,28 +297,11 @@ async def run_replicas(
     """``--replicas N``: N bot processes behind webhooks, the customers' process balancing."""
     import signal
 
-    arrivals = make_arrivals(args.customers, args.messages, args.rate, args.seed)
     ports = [free_port() for _ in range(args.replicas)]
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.customers",
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        limit=2**30,
+    child = await start_customers(
+        args, webhook_urls=[f"http://127.0.0.1:{port}{REPLICA_PATH}" for port in ports]
     )
     assert child.stdin is not None and child.stdout is not None
-    plan = {
-        "arrivals": arrivals,
-        "max_seconds": args.max_seconds,
-        "drain_seconds": args.drain_seconds,
-        "ready_timeout_s": 600,
-        "webhook_urls": [f"http://127.0.0.1:{port}{REPLICA_PATH}" for port in ports],
-    }
-    child.stdin.write((json.dumps(plan, ensure_ascii=False) + "\n").encode())
-    await child.stdin.drain()
     replicas: list[asyncio.subprocess.Process] = []
     try:
         where = await _line(child.stdout)
@@ -339,21 +341,13 @@ async def run_replicas(
             shutdown_s = round(time.monotonic() - stopped_at, 2)
         except TimeoutError:
             pass
-        child.stdin.write(b"collect\n")
-        await child.stdin.drain()
-        records = await _line(child.stdout)
+        records = await collect(child)
     finally:
         for process in [*replicas, child]:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-    return {
-        "done": done,
-        "shutdown_s": shutdown_s,
-        "batches": batches,
-        "pushes": [Push(*p) for p in records["pushes"]],
-        "seen": [Seen(*s) for s in records["seen"]],
-    }
+    return {"done": done, "shutdown_s": shutdown_s, "batches": batches, **records}
 
 
 REPLICA_PATH = "/hook"
