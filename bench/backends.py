@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -50,7 +49,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # runs from a checkout without installing
 
-from bench.machine import load_average, machine, percentile, quiet_transformers  # noqa: E402
+from bench.machine import (  # noqa: E402
+    add_output_flags,
+    load_average,
+    machine,
+    percentile,
+    print_results,
+    quiet_transformers,
+)
 from bench.questions import questions_by_register, vary  # noqa: E402
 from model.backends.vllm_server import DEFAULT_PYTHON, ServerFailed, start_server  # noqa: E402
 from model.starter import default_model_dir  # noqa: E402
@@ -346,16 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--vllm-arg", action="append", default=[], help="extra server flag (repeatable)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    add_output_flags(parser)
     args = parser.parse_args(argv)
-    results = run(args)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    elif args.markdown:
-        print(markdown(results))
-    else:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+    print_results(run(args), args, markdown)
     return 0
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import resource
@@ -49,6 +48,7 @@ if str(REPO) not in sys.path:
 
 import torch  # noqa: E402
 
+from bench.machine import add_output_flags, print_results  # noqa: E402
 from model.config import LoadConfig, PipelineConfig, PromptConfig, ServiceConfig  # noqa: E402
 from model.loading import LoadedModel, load_base  # noqa: E402
 from model.prompting import build_prompt  # noqa: E402
@@ -298,16 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=32, help="replies per measurement")
     parser.add_argument("--max-new-tokens", type=int, help="override the serving default")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    add_output_flags(parser)
     args = parser.parse_args(argv)
-    results = run(args)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    elif args.markdown:
-        print(markdown(results))
-    else:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+    print_results(run(args), args, markdown)
     return 0
 
 

@@ -6,9 +6,12 @@ start and end, so a reader can tell a quiet run from a busy one.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import resource
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -91,3 +94,23 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """``--json`` and ``--markdown``, the output choices :func:`print_results` reads."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def print_results(
+    results: dict[str, Any],
+    args: argparse.Namespace,
+    markdown: Callable[[dict[str, Any]], str],
+) -> None:
+    """Print a benchmark's results as one JSON line, as Markdown, or as indented JSON."""
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    elif args.markdown:
+        print(markdown(results))
+    else:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
