@@ -28,15 +28,11 @@ from model.prompting import Turn
 from model.text.langid import detect
 from model.text.languages import LABELS, REGISTERS
 from model.text.policy import reply_policy
-from storage.corrections import active_corrections
+from storage.corrections import UNAPPROVABLE_SOURCES, active_corrections
 from storage.handoffs import handoff_answers
 from storage.models import BotReply, Message
 
-__all__ = ["NOT_ANSWER_SOURCES", "Taught", "taught_pairs"]
-
-#: Reply sources that are fixed notes, not answers to the question: even approved, they never
-#: train (an old database may hold such approvals).
-NOT_ANSWER_SOURCES = ("fallback", "system", "unsure")
+__all__ = ["Taught", "taught_pairs"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +104,9 @@ def _approved(session: Session, limit: int) -> list[Taught]:
         .select_from(BotReply)
         .join(question, question.id == BotReply.question_message_id)
         .join(answer, answer.id == BotReply.message_id)
-        .where(BotReply.review == "approved", BotReply.source.not_in(NOT_ANSWER_SOURCES))
+        # Fixed notes are not answers: storage refuses to approve them, and even an approval an
+        # old database still holds never trains.
+        .where(BotReply.review == "approved", BotReply.source.not_in(UNAPPROVABLE_SOURCES))
         .order_by(BotReply.id)
     ).all()
     return [
