@@ -56,7 +56,8 @@ def test_facts_load_and_are_balanced() -> None:
     for register in REGISTERS:
         assert by_register[register] >= 40, by_register
         unseen = sum(q.register == register and q.split == "unseen" for q in rows)
-        assert 0.25 <= unseen / by_register[register] <= 0.4, (register, unseen)
+        # A third of the first 200 questions; the later, harder 96 are all for tuning.
+        assert 0.2 <= unseen / by_register[register] <= 0.4, (register, unseen)
     names = {q.fact for q in rows}
     assert len(names) >= 16
     for name in names:
