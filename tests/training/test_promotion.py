@@ -9,6 +9,8 @@ service must stay.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from tests.training.conftest import Conversations
 from tests.training.fakes import FakeRunner
 from training.config import RetrainConfig
 from training.lock import ADVISORY_KEY, LOCK_NAME, retrain_lock
-from training.pipeline import run_retrain
+from training.pipeline import RetrainOutcome, run_retrain
 
 
 def _teach(conversations: Conversations, n: int = 3) -> list[int]:
@@ -31,6 +33,41 @@ def _teach(conversations: Conversations, n: int = 3) -> list[int]:
         conversations.corrected(f"kisti {i} kobe dite hobe?", "?", f"Kisti {i} maser 5 tarikhe.")
         for i in range(n)
     ]
+
+
+@dataclass(frozen=True)
+class TaughtRun:
+    """A SQLite database where agents corrected three replies, ready to retrain."""
+
+    database: Database
+    config: RetrainConfig
+    runner: FakeRunner
+    corrections: list[int]
+
+    def retrain(self, config: RetrainConfig | None = None) -> RetrainOutcome:
+        """Retrain with the stand-in trainer; ``config``, when given, replaces the fixture's."""
+        return run_retrain(self.database, config or self.config, runner=self.runner)
+
+
+@pytest.fixture
+def taught(
+    sqlite_database: Database,
+    conversations: Conversations,
+    retrain_config: RetrainConfig,
+    fake_runner: FakeRunner,
+) -> TaughtRun:
+    return TaughtRun(sqlite_database, retrain_config, fake_runner, _teach(conversations))
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[Database]:
+    """A migrated database in a fresh PostgreSQL schema (advisory locks are PostgreSQL's)."""
+    from migrations.runner import upgrade
+
+    upgrade(postgres_url)
+    database = Database(postgres_url)
+    yield database
+    database.dispose()
 
 
 def _report(config: RetrainConfig, run_id: int | None) -> dict:
@@ -60,29 +97,25 @@ def _status(database: Database, version: str | None) -> str:
 
 
 def test_an_active_adapter_that_does_not_load_is_replaced_by_comparing_with_the_base(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
+    taught: TaughtRun,
 ) -> None:
-    _teach(conversations)
-    _in_service(sqlite_database)
-    fake_runner.incumbent_error = "adapter in-service: no weights file in /nowhere"
+    _in_service(taught.database)
+    taught.runner.incumbent_error = "adapter in-service: no weights file in /nowhere"
 
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    outcome = taught.retrain()
 
     assert outcome.status == "succeeded" and outcome.decision == "promoted", outcome.reason
     assert "compared with the base model" in outcome.summary
-    assert _active(sqlite_database) == outcome.candidate
-    report = _report(retrain_config, outcome.run_id)
-    assert report["incumbent_error"] == fake_runner.incumbent_error
+    assert _active(taught.database) == outcome.candidate
+    report = _report(taught.config, outcome.run_id)
+    assert report["incumbent_error"] == taught.runner.incumbent_error
     assert report["metrics"]["active"] is None and report["models"]["active"] is None
     assert "no weights file" in report["incumbent_note"]
-    html = (retrain_config.reports_dir / str(outcome.run_id) / "report.html").read_text("utf-8")
+    html = (taught.config.reports_dir / str(outcome.run_id) / "report.html").read_text("utf-8")
     assert "compared with the base model" in html
     # The facts were asked of the base model too: that is what serving falls back to.
     assert report["facts"]["roles"]["incumbent"]["name"] == "base"
-    with sqlite_database.read() as session:
+    with taught.database.read() as session:
         run = session.get(RetrainRun, outcome.run_id)
         assert run.metrics["active_is_base"] is True
 
@@ -90,58 +123,42 @@ def test_an_active_adapter_that_does_not_load_is_replaced_by_comparing_with_the_
 # --- the world changes while the candidate trains -------------------------------------------------
 
 
-def test_a_promotion_elsewhere_during_the_run_rejects_the_candidate(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
-) -> None:
-    _teach(conversations)
-    _in_service(sqlite_database, "r-old")
-    fake_runner.during.append(lambda: _in_service(sqlite_database, "by-hand"))
+def test_a_promotion_elsewhere_during_the_run_rejects_the_candidate(taught: TaughtRun) -> None:
+    _in_service(taught.database, "r-old")
+    taught.runner.during.append(lambda: _in_service(taught.database, "by-hand"))
 
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    outcome = taught.retrain()
 
     assert outcome.decision == "rejected" and outcome.status == "succeeded"
     assert "the active adapter changed during the run (was r-old, now by-hand)" in outcome.reason
-    assert _active(sqlite_database) == "by-hand"
-    assert _status(sqlite_database, outcome.candidate) == "rejected"
-    checks = {c["name"]: c for c in _report(retrain_config, outcome.run_id)["gate"]["checks"]}
+    assert _active(taught.database) == "by-hand"
+    assert _status(taught.database, outcome.candidate) == "rejected"
+    checks = {c["name"]: c for c in _report(taught.config, outcome.run_id)["gate"]["checks"]}
     assert checks["improvement"]["passed"] and not checks["current"]["passed"]
 
 
-def test_a_correction_rejected_during_the_run_rejects_the_candidate(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
-) -> None:
-    corrections = _teach(conversations)
+def test_a_correction_rejected_during_the_run_rejects_the_candidate(taught: TaughtRun) -> None:
+    poison = taught.corrections[1]
 
     def poisoned() -> None:
-        with sqlite_database.write() as session:
-            reject_correction(session, correction_id=corrections[1], actor_user_id=9)
+        with taught.database.write() as session:
+            reject_correction(session, correction_id=poison, actor_user_id=9)
 
-    fake_runner.during.append(poisoned)
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    taught.runner.during.append(poisoned)
+    outcome = taught.retrain()
 
     assert outcome.decision == "rejected"
-    assert f"correction(s) {corrections[1]} were rejected during the run" in outcome.reason
-    assert _active(sqlite_database) is None
-    assert _status(sqlite_database, outcome.candidate) == "rejected"
+    assert f"correction(s) {poison} were rejected during the run" in outcome.reason
+    assert _active(taught.database) is None
+    assert _status(taught.database, outcome.candidate) == "rejected"
 
 
 def test_a_change_between_the_report_and_the_commit_is_caught_in_the_transaction(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
-    monkeypatch: pytest.MonkeyPatch,
+    taught: TaughtRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last check runs inside the promoting transaction, not only before the report."""
     from training import pipeline
 
-    _teach(conversations)
     write = pipeline._Run.write
     calls = []
 
@@ -149,42 +166,36 @@ def test_a_change_between_the_report_and_the_commit_is_caught_in_the_transaction
         written = write(self)
         calls.append(1)
         if len(calls) == 1:  # the first report says "promoted"; then an operator acts
-            _in_service(sqlite_database, "operator-choice")
+            _in_service(taught.database, "operator-choice")
         return written
 
     monkeypatch.setattr(pipeline._Run, "write", write_then_promote)
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    outcome = taught.retrain()
 
     assert outcome.decision == "rejected" and "now operator-choice" in outcome.reason
-    assert _active(sqlite_database) == "operator-choice"
+    assert _active(taught.database) == "operator-choice"
     assert len(calls) == 2  # the report was written again, with the final decision
-    assert _report(retrain_config, outcome.run_id)["decision"] == "rejected"
+    assert _report(taught.config, outcome.run_id)["decision"] == "rejected"
 
 
 # --- the lock is lost -----------------------------------------------------------------------------
 
 
-def test_a_run_whose_lease_was_taken_over_stops_before_promotion(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
-) -> None:
-    _teach(conversations)
-    _in_service(sqlite_database)
+def test_a_run_whose_lease_was_taken_over_stops_before_promotion(taught: TaughtRun) -> None:
+    _in_service(taught.database)
 
     def taken_over() -> None:  # the lease expired during a stall and another host took it
-        with sqlite_database.write() as session:
+        with taught.database.write() as session:
             lease = session.get(Lease, LOCK_NAME)
             lease.holder, lease.expires_at = "other-host:1:beef", utcnow() + timedelta(hours=1)
 
-    fake_runner.during.append(taken_over)
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    taught.runner.during.append(taken_over)
+    outcome = taught.retrain()
 
     assert outcome.status == "interrupted" and outcome.decision == "rejected"
     assert "stopped before promotion: the retrain lease was taken over" in outcome.reason
-    assert _active(sqlite_database) == "in-service"
-    with sqlite_database.read() as session:
+    assert _active(taught.database) == "in-service"
+    with taught.database.read() as session:
         assert session.get(Lease, LOCK_NAME).holder == "other-host:1:beef"  # not stolen back
         assert session.get(RetrainRun, outcome.run_id).status == "interrupted"
 
@@ -220,90 +231,64 @@ def _drop_lock_connection(url: str) -> None:
 
 
 def test_a_run_whose_lock_connection_dropped_stops_before_promotion(
-    postgres_url: str, retrain_config: RetrainConfig
+    postgres_database: Database, postgres_url: str, retrain_config: RetrainConfig
 ) -> None:
-    from migrations.runner import upgrade
+    _teach(Conversations(postgres_database))
+    runner = FakeRunner()
+    runner.during.append(lambda: _drop_lock_connection(postgres_url))
+    outcome = run_retrain(postgres_database, retrain_config, runner=runner)
 
-    upgrade(postgres_url)
-    database = Database(postgres_url)
-    try:
-        _teach(Conversations(database))
-        runner = FakeRunner()
-        runner.during.append(lambda: _drop_lock_connection(postgres_url))
-        outcome = run_retrain(database, retrain_config, runner=runner)
-
-        assert outcome.status == "interrupted" and outcome.decision == "rejected", outcome.reason
-        assert "connection holding the retrain lock was lost" in outcome.reason
-        assert _active(database) is None
-        # The lock is free again (the server dropped it with the connection): the next run runs.
-        again = run_retrain(database, retrain_config, runner=FakeRunner(), force=True)
-        assert again.decision == "promoted", again.reason
-    finally:
-        database.dispose()
+    assert outcome.status == "interrupted" and outcome.decision == "rejected", outcome.reason
+    assert "connection holding the retrain lock was lost" in outcome.reason
+    assert _active(postgres_database) is None
+    # The lock is free again (the server dropped it with the connection): the next run runs.
+    again = run_retrain(postgres_database, retrain_config, runner=FakeRunner(), force=True)
+    assert again.decision == "promoted", again.reason
 
 
-def test_advisory_lock_checks(postgres_url: str) -> None:
-    from migrations.runner import upgrade
-
-    upgrade(postgres_url)
-    database = Database(postgres_url)
-    try:
-        with retrain_lock(database) as lock:
-            assert lock.acquired and lock.backend_pid
-            with database.read() as session:
-                assert lock.check(session) is None
-            _drop_lock_connection(postgres_url)
-            with database.read() as session:
-                assert "lost" in (lock.check(session) or "")
-        with retrain_lock(database) as again:  # released by the server, taken afresh
-            assert again.acquired
-    finally:
-        database.dispose()
+def test_advisory_lock_checks(postgres_database: Database, postgres_url: str) -> None:
+    with retrain_lock(postgres_database) as lock:
+        assert lock.acquired and lock.backend_pid
+        with postgres_database.read() as session:
+            assert lock.check(session) is None
+        _drop_lock_connection(postgres_url)
+        with postgres_database.read() as session:
+            assert "lost" in (lock.check(session) or "")
+    with retrain_lock(postgres_database) as again:  # released by the server, taken afresh
+        assert again.acquired
 
 
 # --- facts in the pipeline ------------------------------------------------------------------------
 
 
 def test_a_candidate_that_loses_facts_is_rejected_and_the_report_shows_them(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
+    taught: TaughtRun,
 ) -> None:
-    _teach(conversations)
-    fake_runner.facts = "worse"
-    outcome = run_retrain(sqlite_database, retrain_config, runner=fake_runner)
+    taught.runner.facts = "worse"
+    outcome = taught.retrain()
 
     assert outcome.decision == "rejected" and "fact accuracy falls" in outcome.reason
     assert outcome.facts["incumbent"]["accuracy"] == 0.5
     assert outcome.facts["candidate"]["accuracy"] == 0.0
     assert "fact accuracy: incumbent 50.0%" in outcome.summary
-    report = _report(retrain_config, outcome.run_id)
+    report = _report(taught.config, outcome.run_id)
     assert set(report["facts"]["roles"]) == {"incumbent", "candidate"}
     assert report["facts"]["changed"] and not report["facts"]["changed"][0]["candidate_right"]
-    html = (retrain_config.reports_dir / str(outcome.run_id) / "report.html").read_text("utf-8")
+    html = (taught.config.reports_dir / str(outcome.run_id) / "report.html").read_text("utf-8")
     assert "Fact accuracy" in html and "fact accuracy" in html
-    with sqlite_database.read() as session:
+    with taught.database.read() as session:
         candidate = session.scalar(select(Adapter).where(Adapter.version == outcome.candidate))
         assert candidate.metrics["facts"]["accuracy"] == 0.0
-    spec = fake_runner.specs[0]
-    assert spec.facts == retrain_config.facts
+    spec = taught.runner.specs[0]
+    assert spec.facts == taught.config.facts
     assert not Path(spec.facts_database or "").exists()  # the scratch copy is gone
 
 
-def test_a_bad_fact_set_fails_the_run_before_training(
-    sqlite_database: Database,
-    conversations: Conversations,
-    retrain_config: RetrainConfig,
-    fake_runner: FakeRunner,
-    tmp_path: Path,
-) -> None:
+def test_a_bad_fact_set_fails_the_run_before_training(taught: TaughtRun, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    _teach(conversations)
     bad = tmp_path / "facts.jsonl"
     bad.write_text("{not json\n", encoding="utf-8")
-    config = replace(retrain_config, facts=replace(retrain_config.facts, file=bad))
-    outcome = run_retrain(sqlite_database, config, runner=fake_runner)
+    outcome = taught.retrain(replace(taught.config, facts=replace(taught.config.facts, file=bad)))
     assert outcome.status == "failed" and "facts.jsonl" in outcome.reason
-    assert not fake_runner.specs
+    assert not taught.runner.specs
