@@ -91,6 +91,11 @@ class Hit:
     """The entry's position in the index."""
 
 
+#: Concepts a question names by two of its parts, however far apart: "I returned the shoes,
+#: when will the money reach my bKash?" asks about the refund without the word.
+COMPOUNDS: dict[str, frozenset[str]] = {"refund": frozenset({"return", "money"})}
+
+
 @lru_cache(maxsize=1)
 def _phrases() -> tuple[dict[tuple[str, ...], str], dict[str, str]]:
     """Concept spellings: word sequences by their light keys (:func:`spell` of the stem) ->
@@ -164,6 +169,9 @@ def _features(text: str) -> tuple[tuple[str, int], ...]:
     found = concepts_of(tokens)
     for name in found:
         counts["c:" + name] += 1
+    for name, parts in COMPOUNDS.items():
+        if name not in found and parts <= set(found):
+            counts["c:" + name] += 1
     for first, second in zip(found, found[1:], strict=False):
         if first != second:
             counts[f"p:{first}>{second}"] += 1

@@ -278,3 +278,10 @@ def test_a_question_without_numbers_is_answered_by_an_entry_that_names_one() -> 
     correction = [Entry(base[0].question, base[0].answer, "en", "emi", "correction")]
     found = ground(RetrievalIndex(correction), "EMI for how many months possible?", "en")
     assert found.source != "memory"
+
+
+def test_a_question_about_the_money_of_a_return_is_about_the_refund() -> None:
+    # No refund word: "returned" and "money" far apart name it together.
+    assert "c:refund" in features("I sent the lamp back last week, when does my money arrive?")
+    assert "c:refund" in features("ঘড়িটা ফেরত পাঠালাম, টাকাটা কবে পাব?")
+    assert "c:refund" not in features("How many days do I have to send a lamp back?")
