@@ -9,7 +9,6 @@ service must stay.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -59,15 +58,8 @@ def taught(
     return TaughtRun(sqlite_database, retrain_config, fake_runner, _teach(conversations))
 
 
-@pytest.fixture
-def postgres_database(postgres_url: str) -> Iterator[Database]:
-    """A migrated database in a fresh PostgreSQL schema (advisory locks are PostgreSQL's)."""
-    from migrations.runner import upgrade
-
-    upgrade(postgres_url)
-    database = Database(postgres_url)
-    yield database
-    database.dispose()
+#: Advisory locks are PostgreSQL's: these tests take only that kind of the shared ``database``.
+ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
 
 def _report(config: RetrainConfig, run_id: int | None) -> dict:
@@ -230,31 +222,33 @@ def _drop_lock_connection(url: str) -> None:
     assert killed == [(True,)]
 
 
+@ON_POSTGRES
 def test_a_run_whose_lock_connection_dropped_stops_before_promotion(
-    postgres_database: Database, postgres_url: str, retrain_config: RetrainConfig
+    database: Database, db_url: str, retrain_config: RetrainConfig
 ) -> None:
-    _teach(Conversations(postgres_database))
+    _teach(Conversations(database))
     runner = FakeRunner()
-    runner.during.append(lambda: _drop_lock_connection(postgres_url))
-    outcome = run_retrain(postgres_database, retrain_config, runner=runner)
+    runner.during.append(lambda: _drop_lock_connection(db_url))
+    outcome = run_retrain(database, retrain_config, runner=runner)
 
     assert outcome.status == "interrupted" and outcome.decision == "rejected", outcome.reason
     assert "connection holding the retrain lock was lost" in outcome.reason
-    assert _active(postgres_database) is None
+    assert _active(database) is None
     # The lock is free again (the server dropped it with the connection): the next run runs.
-    again = run_retrain(postgres_database, retrain_config, runner=FakeRunner(), force=True)
+    again = run_retrain(database, retrain_config, runner=FakeRunner(), force=True)
     assert again.decision == "promoted", again.reason
 
 
-def test_advisory_lock_checks(postgres_database: Database, postgres_url: str) -> None:
-    with retrain_lock(postgres_database) as lock:
+@ON_POSTGRES
+def test_advisory_lock_checks(database: Database, db_url: str) -> None:
+    with retrain_lock(database) as lock:
         assert lock.acquired and lock.backend_pid
-        with postgres_database.read() as session:
+        with database.read() as session:
             assert lock.check(session) is None
-        _drop_lock_connection(postgres_url)
-        with postgres_database.read() as session:
+        _drop_lock_connection(db_url)
+        with database.read() as session:
             assert "lost" in (lock.check(session) or "")
-    with retrain_lock(postgres_database) as again:  # released by the server, taken afresh
+    with retrain_lock(database) as again:  # released by the server, taken afresh
         assert again.acquired
 
 
