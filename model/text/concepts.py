@@ -50,7 +50,8 @@ CONCEPTS = _groups(
     change: change, edit, update, modify, bodlano, bodlate, bodlabo, bodol, বদল, বদলানো, বদলাতে,
         বদলাব, পরিবর্তন, poriborton, thik kora, correct
     address: address, thikana, ঠিকানা, addres, adress
-    return: return, ferot, firot, ফেরত, send back, take back, give back, exchange, bodle,
+    return: return, returned, returning, ferot, firot, ফেরত, send back, sent back, take back,
+        give back, exchange, bodle,
         replace
     refund: refund, money back, taka ferot, টাকা ফেরত, reimburse, return er taka, ferot er taka,
         ফেরতের টাকা, রিটার্নের টাকা, money from a return, reversal, reverse, reversed, ফেরত আসবে,
