@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -55,6 +56,47 @@ def upsert_customer(
         customer.username = username or customer.username
     session.flush()
     return customer
+
+
+@dataclass(frozen=True)
+class ChatPerson:
+    """A private chat and its customer as stored (what handling one of its messages needs)."""
+
+    customer_id: int
+    telegram_user_id: int
+    display_name: str
+    username: str | None
+    preferred_language: str | None
+    chat_id: int
+    telegram_chat_id: int
+    mode: str
+    last_language: str | None
+
+
+_PEOPLE = (
+    select(
+        Customer.id,
+        Customer.telegram_user_id,
+        Customer.display_name,
+        Customer.username,
+        Customer.preferred_language,
+        Chat.id,
+        Chat.telegram_chat_id,
+        Chat.mode,
+        Chat.last_language,
+    )
+    .join(Chat, Chat.customer_id == Customer.id)
+    .where(Chat.telegram_chat_id.in_(bindparam("chats", expanding=True)))
+)
+
+
+def chat_people(session: Session, *, telegram_chat_ids: Iterable[int]) -> dict[int, ChatPerson]:
+    """The stored customer of each of these Telegram chats that has one, by chat id."""
+    chats = list(set(telegram_chat_ids))
+    if not chats:
+        return {}
+    rows = session.execute(_PEOPLE, {"chats": chats}).all()
+    return {row[6]: ChatPerson(*row) for row in rows}
 
 
 def get_customer(session: Session, *, telegram_user_id: int) -> Customer | None:

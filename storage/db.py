@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 # Seconds a SQLite writer waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: A pooled PostgreSQL connection idle this long is pinged before it is used again.
+PING_IDLE_S = 2.0
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -25,7 +29,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Statement parameters hold customer text; an error message must not carry it into a log.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine)
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +60,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle (not on every checkout).
+
+    ``pool_pre_ping`` costs a round trip on every checkout: three per answered message. A
+    connection in steady use needs none: when the server restarted under it, its next
+    statement fails as a disconnect, SQLAlchemy discards the whole pool, and the work is run
+    again on a new connection (:mod:`storage.retry`). The quiet hours are when a restart goes
+    unnoticed, and there the ping still replaces a dead connection before anyone uses it.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out a fresh one.
+            raise exc.DisconnectionError() from error
+
+
 class Database:
     """An engine with two session factories: one for reads, one for read-then-write work."""
 
@@ -63,6 +95,11 @@ class Database:
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_engine = self.engine.execution_options(sqlite_immediate=True)
         self._writer = sessionmaker(writer_engine, expire_on_commit=False)
+        # SQLite takes one writer at a time; a writer that finds the file locked sleeps in
+        # growing steps (up to 100 ms) before it tries again. The writers of this process
+        # queue on a lock instead and follow each other at once; other processes still wait
+        # on the file (busy_timeout). Reentrant: a nested write fails as it did before.
+        self._write_lock = threading.RLock() if is_sqlite(self.engine) else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -76,7 +113,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits at the end, or rolls back everything on an error."""
-        with self._writer() as session, session.begin():
+        with self._write_lock or nullcontext(), self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "pending_count",
     "prune",
     "rate_window",
+    "rate_windows",
     "release",
     "release_holders",
     "renew",
@@ -282,6 +283,49 @@ def rate_window(
     allowed, last_allowed, last_noted = row
     noted = last_noted is not None and (last_allowed is None or last_noted > last_allowed)
     return RateWindow(allowed=int(allowed or 0), noted=noted)
+
+
+def rate_windows(
+    session: Session, claimed: Sequence[Claimed], *, window: timedelta
+) -> dict[int, RateWindow]:
+    """:func:`rate_window` of each claimed update, in one query for all of them.
+
+    Read when they are claimed: every earlier update of their chats is done by then (a
+    chat's next update is claimable only then), so its verdict is written.
+    """
+    if not claimed:
+        return {}
+    rows = session.execute(
+        select(
+            InboxUpdate.chat_key,
+            InboxUpdate.update_id,
+            InboxUpdate.received_at,
+            InboxUpdate.verdict,
+        ).where(
+            InboxUpdate.chat_key.in_(sorted({c.chat_key for c in claimed})),
+            # Only these two verdicts count; drops of a flood are not even read.
+            InboxUpdate.verdict.in_(("allow", "note")),
+            InboxUpdate.received_at > min(c.received_at for c in claimed) - window,
+            InboxUpdate.received_at <= max(c.received_at for c in claimed),
+        )
+    ).all()
+    by_chat: dict[int, list[Any]] = {}
+    for row in rows:
+        by_chat.setdefault(row.chat_key, []).append(row)
+    windows = {}
+    for item in claimed:
+        within = [
+            row
+            for row in by_chat.get(item.chat_key, [])
+            if row.update_id != item.update_id
+            and item.received_at - window < row.received_at <= item.received_at
+        ]
+        allowed = [row.update_id for row in within if row.verdict == "allow"]
+        noted = [row.update_id for row in within if row.verdict == "note"]
+        windows[item.update_id] = RateWindow(
+            allowed=len(allowed), noted=bool(noted) and (not allowed or max(noted) > max(allowed))
+        )
+    return windows
 
 
 def pending_count(session: Session) -> int:
