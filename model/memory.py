@@ -99,14 +99,22 @@ class CorrectionMemory:
         self._ensure_fresh()
 
     def lookup(
-        self, question: str, *, register: str = "bilingual", session: Any = None
+        self,
+        question: str,
+        *,
+        register: str = "bilingual",
+        session: Any = None,
+        checked: bool = False,
     ) -> Grounding:
         """What grounds the answer to ``question`` for a reply in ``register`` (a reply
         language: bn, en, banglish, mixed or bilingual).
 
         ``session``: an open database session to check freshness in (saves opening one).
+        ``checked``: the caller ran :meth:`check` just before (once for a batch of questions).
         """
-        if session is None:
+        if checked:
+            pass
+        elif session is None:
             self._ensure_fresh()
         else:
             self._check(session)
@@ -121,6 +129,10 @@ class CorrectionMemory:
     def _ensure_fresh(self) -> None:
         with self.database.read() as session:
             self._check(session)
+
+    def check(self, session: Any) -> None:
+        """Rebuild the index when the database changed (in ``session``'s transaction)."""
+        self._check(session)
 
     def _check(self, session: Any) -> None:
         """Rebuild the index when the database's fingerprint changed since the last build."""

@@ -27,8 +27,6 @@ For each customer message, in order:
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -45,10 +43,9 @@ from model.text.languages import LABELS
 from model.text.normalize import strip_controls
 from model.text.policy import ReplyPolicy, reply_policy
 from model.text.replies import FALLBACKS, UNSURE_NOTES
-from storage.conversations import add_message, add_reply, recent_messages
+from storage.batching import GroupCommit
 from storage.db import Database
-from storage.models import Chat, Customer
-from storage.retry import retry_unreachable
+from storage.logbook import Inbound, Outbound, receive_many, store_replies
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +102,10 @@ class Pipeline:
         self.memory = memory
         self.config = config or PipelineConfig()
         self.compact_prompt = compact_prompt
+        # Questions and replies of concurrent chats are stored together, a batch per
+        # transaction (storage/batching.py); each call still returns once its row is committed.
+        self._questions = GroupCommit(database, self._receive, key=_chat_of)
+        self._replies = GroupCommit(database, store_replies, key=_chat_of)
 
     async def start(self) -> None:
         await self.service.start()
@@ -138,9 +139,8 @@ class Pipeline:
         label = detect(text).label
         # Both database trips wait out a short outage (storage.retry): the question is stored
         # and answered once the server is back rather than lost.
-        context = await asyncio.to_thread(
-            retry_unreachable,
-            lambda: self._receive(chat_id, customer_id, text, label, telegram_message_id),
+        context = await self._questions.submit(
+            Inbound(chat_id, customer_id, text, label, telegram_message_id)
         )
         policy, grounding = context.policy, context.grounding
         answer, source, flagged = "", "model", False
@@ -165,21 +165,23 @@ class Pipeline:
             answer, source, flagged = UNSURE_NOTES[policy.language], "unsure", True
         adapter = generation.adapter if generation is not None and source == "model" else None
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        store = functools.partial(
-            self._store_reply,
-            chat_id=chat_id,
-            customer_id=customer_id,
-            text=answer,
-            language=policy.language,
-            question_message_id=context.question_message_id,
-            prompt=prompt if self.config.store_prompts else "",
-            source=source,
-            adapter_id=adapter.id if adapter else None,
-            latency_ms=latency_ms,
-            generation=generation,
-            flagged=flagged,
+        reply_id, message_id = await self._replies.submit(
+            Outbound(
+                chat_id=chat_id,
+                customer_id=customer_id,
+                text=answer,
+                # "bilingual" is not a routing label; such a reply has no single language.
+                language=policy.language if policy.language in LABELS else None,
+                question_message_id=context.question_message_id,
+                source=source,
+                prompt=prompt if self.config.store_prompts else "",
+                adapter_id=adapter.id if adapter else None,
+                latency_ms=latency_ms,
+                prompt_tokens=generation.prompt_tokens if generation else 0,
+                completion_tokens=generation.completion_tokens if generation else 0,
+                flagged=flagged,
+            )
         )
-        reply_id, message_id = await asyncio.to_thread(retry_unreachable, store)
         return Reply(
             text=answer,
             language=label,
@@ -237,83 +239,28 @@ class Pipeline:
 
     # --- database work (runs in a worker thread) --------------------------------------------
 
-    def _receive(
-        self,
-        chat_id: int,
-        customer_id: int | None,
-        text: str,
-        label: str,
-        telegram_message_id: int | None,
-    ) -> _Context:
-        with self.database.write() as session:
-            chat = session.get(Chat, chat_id)
-            customer = session.get(Customer, customer_id) if customer_id is not None else None
-            # Read before storing: storing an inbound message updates the chat's last language.
-            last_language = chat.last_language if chat is not None else None
-            preference = customer.preferred_language if customer is not None else None
-            earlier = recent_messages(session, chat_id=chat_id, limit=self.config.history_messages)
-            message = add_message(
-                session,
-                chat_id=chat_id,
-                direction="in",
-                text=text,
-                language=label,
-                customer_id=customer_id,
-                telegram_message_id=telegram_message_id,
-            )
-            question_message_id = message.id
-            policy = reply_policy(label, preference, last_language)
+    def _receive(self, session: Any, questions: list[Inbound]) -> list[_Context]:
+        """Store a batch of questions (one per chat) and ground each; one transaction."""
+        received = receive_many(session, questions, history=self.config.history_messages)
+        self.memory.check(session)  # once for the batch
+        known = len(self.memory.index) > 0
+        contexts = []
+        for question, got in zip(questions, received, strict=True):
+            policy = reply_policy(question.language, got.preferred_language, got.last_language)
             grounding = (
-                self.memory.lookup(text, register=policy.language, session=session)
+                self.memory.lookup(question.text, register=policy.language, checked=True)
                 if policy.note is None
                 else Grounding()
             )
-            known = len(self.memory.index) > 0
-        history = [
-            Turn("user" if m.direction == "in" else "assistant", m.text)
-            for m in earlier
-            if m.id != question_message_id
-        ]
-        return _Context(question_message_id, policy, history, grounding, known)
+            history = [
+                Turn("user" if m.direction == "in" else "assistant", m.text) for m in got.history
+            ]
+            contexts.append(_Context(got.message_id, policy, history, grounding, known))
+        return contexts
 
-    def _store_reply(
-        self,
-        *,
-        chat_id: int,
-        customer_id: int | None,
-        text: str,
-        language: str,
-        question_message_id: int,
-        prompt: str,
-        source: str,
-        adapter_id: int | None,
-        latency_ms: float,
-        generation: Generation | None,
-        flagged: bool,
-    ) -> tuple[int, int]:
-        with self.database.write() as session:
-            message = add_message(
-                session,
-                chat_id=chat_id,
-                direction="out",
-                text=text,
-                # "bilingual" is not a routing label; such a reply has no single language.
-                language=language if language in LABELS else None,
-                customer_id=customer_id,
-            )
-            reply = add_reply(
-                session,
-                message_id=message.id,
-                source=source,
-                question_message_id=question_message_id,
-                prompt=prompt,
-                adapter_id=adapter_id,
-                latency_ms=latency_ms,
-                prompt_tokens=generation.prompt_tokens if generation else 0,
-                completion_tokens=generation.completion_tokens if generation else 0,
-                flagged=flagged,
-            )
-            return reply.id, message.id
+
+def _chat_of(item: Inbound | Outbound) -> int:
+    return item.chat_id
 
 
 #: Words in a row that a reply may share with the system prompt before it counts as revealing
