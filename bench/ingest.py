@@ -9,21 +9,24 @@ Usage, from the repository root::
 
 Each message takes exactly the database work of a customer's text in the bot, through the
 same code: stored in the inbox as polling stores a ``getUpdates`` batch, claimed and marked
-done by the real inbox worker (:class:`bot.inbox.InboxWorker`), and in between what
-:func:`bot.customers.on_text` does: one read for the rate limit and the customer (a write to
-register a new one), then the real pipeline (:class:`model.pipeline.Pipeline`: the question
-stored with the recent turns and memory read, the reply and its record stored), and the
-Telegram id of the sent answer, written with the update's "done". Only Telegram is left out,
-and the model is replaced by an instant responder inside this benchmark (``bench/instant.py``).
+done by the real inbox worker (:class:`bot.inbox.InboxWorker`, which reads each chat's rate
+window and customer with the claim), and in between what :func:`bot.customers.on_text` does:
+the verdict and the customer (:func:`bot.customers.judge_sender`; a write to register a new
+customer), then the real pipeline (:class:`model.pipeline.Pipeline`: the question stored with
+the recent turns and memory read, the reply and its record stored, each with the other
+chats' at that moment: ``storage/batching.py``), and the Telegram id of the sent answer,
+written with the update's "done". Only Telegram is left out, and the model is replaced by an
+instant responder inside this benchmark (``bench/instant.py``).
 
 ``--concurrency C`` spreads the messages over C chats; the worker handles up to 64 updates at
 once and keeps each chat's in order, so at most C run at once. Reported: messages/s over the
 whole run (first store to last "done"), the latency of one message's work in the handler
-(its reads and the pipeline, while up to C others run), and the
-write transactions per message: those of the logging path (question and reply, the pipeline's
-two; a customer's first message adds one to register them) and the inbox's (storing, claiming
-and marking done, shared by every message in a batch). PostgreSQL runs in a fresh schema,
-dropped afterwards.
+(its reads and the pipeline, while up to C others run), this process's CPU time per message
+(PostgreSQL's own is not in it), and the write transactions per message: those of the
+logging path (transactions that insert messages or customers: questions, replies,
+registrations; at most two per message, fewer when concurrent chats share them) and the
+inbox's (storing, claiming and marking done, shared by every message in a batch). PostgreSQL
+runs in a fresh schema, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -83,27 +86,25 @@ class Handlers:
         """Milliseconds of each message's work in the handler (reads, pipeline)."""
 
     async def process_update(self, update: Any) -> None:
+        from bot.customers import judge_sender
         from bot.jobs import current_job
-        from bot.ratelimit import Verdict, verdict_for
-        from bot.records import known, register
+        from bot.ratelimit import Verdict
+        from bot.records import register
 
         started = time.perf_counter()
         job, message, d = current_job(), update.message, self.deps
         assert job is not None and message is not None and message.from_user is not None
         user = message.from_user
-        identity = {
-            "telegram_user_id": user.id,
-            "display_name": user.full_name,
-            "username": user.username,
-            "telegram_chat_id": message.chat_id,
-        }
-        per_minute = d.config.rate_limit_per_min
-        verdict, who = await d.read(
-            lambda s: (verdict_for(s, job, per_minute), known(s, **identity))
-        )
+        verdict, who = await judge_sender(d, job, update)
         job.verdict = verdict.value
         assert verdict is Verdict.ALLOW
         if who is None:
+            identity = {
+                "telegram_user_id": user.id,
+                "display_name": user.full_name,
+                "username": user.username,
+                "telegram_chat_id": message.chat_id,
+            }
             who = await d.write(lambda s: register(s, **identity))
         answer = await d.answerer.answer(
             chat_id=who.chat_id,
@@ -138,25 +139,38 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
     grouped = questions_by_register()
     texts = [pick(rng, REGISTERS[i % len(REGISTERS)], grouped).text for i in range(messages)]
     updates = make_updates(texts, concurrency)
-    writes = {"n": 0}
+    writes = {"n": 0, "logging": 0}
 
-    def count(_connection: Any) -> None:
+    def note(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(("INSERT INTO messages", "INSERT INTO customers")):
+            connection.info["logging"] = True
+
+    def count(connection: Any) -> None:
         writes["n"] += 1
+        writes["logging"] += bool(connection.info.pop("logging", False))
+
+    def forget(connection: Any) -> None:
+        connection.info.pop("logging", None)
 
     async with instant_pipeline(database) as pipeline:
         handlers = Handlers(database, pipeline, per_minute=messages + 1)
         worker = InboxWorker(database, holder=instance_id(), lease_s=60, reply_timeout_s=30)
         await worker.start(handlers)  # type: ignore[arg-type]  # duck-typed on purpose
+        event.listen(database.engine, "before_cursor_execute", note)
         event.listen(database.engine, "commit", count)
-        started = time.perf_counter()
+        event.listen(database.engine, "rollback", forget)
+        started, cpu_started = time.perf_counter(), time.process_time()
         for first in range(0, len(updates), BATCH):
             await worker.store(updates[first : first + BATCH])
         await worker.settled()
         seconds = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started
         event.remove(database.engine, "commit", count)
+        event.remove(database.engine, "rollback", forget)
+        event.remove(database.engine, "before_cursor_execute", note)
         await worker.stop()
     latencies = list(handlers.took.values())
-    logging_writes = 2 * messages + concurrency  # question and reply; one register per chat
+    logging_writes = writes["logging"]
     return {
         "messages": messages,
         "concurrency": concurrency,
@@ -165,6 +179,7 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
         "p50_ms": round(percentile(latencies, 0.50), 2),
         "p95_ms": round(percentile(latencies, 0.95), 2),
         "mean_ms": round(statistics.mean(latencies), 2),
+        "cpu_ms_per_message": round(cpu_s * 1000 / messages, 2),
         "writes_per_message": round(writes["n"] / messages, 2),
         "logging_writes_per_message": round(logging_writes / messages, 2),
         "inbox_writes_per_message": round((writes["n"] - logging_writes) / messages, 2),
@@ -236,7 +251,7 @@ def report(figures: dict[str, Any]) -> str:
         "ingest (inbox and logging path, instant responder"
         + (", shipped FAQ in memory)" if figures["knowledge"] else ", empty memory)"),
         f"  {'db':<9} {'chats':>5} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-        f" {'writes/msg (log+inbox)':>23} {'lost/dup':>8}",
+        f" {'CPU ms/msg':>10} {'writes/msg (log+inbox)':>23} {'lost/dup':>8}",
     ]
     for run in figures["runs"]:
         writes = (
@@ -246,6 +261,7 @@ def report(figures: dict[str, Any]) -> str:
         lines.append(
             f"  {run['db']:<9} {run['concurrency']:>5} {run['messages']:>8} "
             f"{run['messages_per_s']:>8} {run['p50_ms']:>8} {run['p95_ms']:>8} "
+            f"{run['cpu_ms_per_message']:>10} "
             f"{writes:>23} {run['lost_or_duplicated']:>8}"
         )
     lines.append(

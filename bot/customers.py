@@ -31,9 +31,17 @@ from telegram.ext import ContextTypes
 from bot import agents, handoff
 from bot.args import row_id
 from bot.deps import Deps, deps
-from bot.jobs import current_job
-from bot.ratelimit import Verdict, verdict_for
-from bot.records import Who, earlier_reply, known, record_sent, register, store_feedback
+from bot.jobs import Job, current_job
+from bot.ratelimit import Verdict, judge, verdict_for
+from bot.records import (
+    Who,
+    earlier_reply,
+    known,
+    record_sent,
+    register,
+    store_feedback,
+    unchanged,
+)
 from bot.sending import send_text, typing
 from model.text.normalize import is_blank
 from model.text.replies import say
@@ -135,20 +143,12 @@ async def request_agent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Who | None:
     """Apply the per-customer limit; the customer when this message is to be handled.
 
-    One read gives both the verdict and the customer (a known customer costs no write);
-    the verdict is kept on the update's inbox row, where the next messages are judged by it.
+    The verdict is kept on the update's inbox row, where the next messages are judged by it.
     """
     user, message = update.effective_user, update.effective_message
     assert user is not None and message is not None
-    d = deps(context)
     job = current_job()
-    per_minute = d.config.rate_limit_per_min
-
-    def look(session: Session) -> tuple[Verdict, Who | None]:
-        verdict = verdict_for(session, job, per_minute) if job is not None else Verdict.ALLOW
-        return verdict, _known(session, update)
-
-    verdict, who = await d.read(look)
+    verdict, who = await judge_sender(deps(context), job, update)
     if job is not None:
         job.verdict = verdict.value
     if verdict is Verdict.DROP:
@@ -160,6 +160,31 @@ async def admit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Who | Non
         await message.reply_text(say("rate_limited", who.language))
         return None
     return who
+
+
+async def judge_sender(d: Deps, job: Job | None, update: Update) -> tuple[Verdict, Who | None]:
+    """The rate limit's verdict on an update, and its sender if stored as they are now.
+
+    Both come from what the inbox read when it claimed the update (no database trip);
+    without the inbox, from one read.
+    """
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    per_minute = d.config.rate_limit_per_min
+    if job is not None and job.window is not None:
+        identity = {
+            "telegram_user_id": user.id,
+            "display_name": user.full_name,
+            "username": user.username,
+            "telegram_chat_id": chat.id,
+        }
+        return judge(job.window, per_minute), unchanged(job.person, **identity)
+
+    def look(session: Session) -> tuple[Verdict, Who | None]:
+        verdict = verdict_for(session, job, per_minute) if job is not None else Verdict.ALLOW
+        return verdict, _known(session, update)
+
+    return await d.read(look)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

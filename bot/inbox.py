@@ -5,9 +5,11 @@ across every process on the database) and runs each through the application's ha
 a handler returns, the update is marked done together with what the handler left for the
 books (:class:`bot.jobs.Job`: its rate-limit verdict, the Telegram ids of the answers it
 sent): one transaction per loop turn, which also renews the claims still being worked on and
-claims the next updates. A process that dies stops renewing, and its updates are claimed
-again (``attempts`` > 1) by whoever comes next once the lease runs out; the updates a dead
-process of this same host held are taken back at once when the bot starts.
+claims the next updates, with what their handlers read first (the chat's rate-limit window
+and its customer as stored), for all of them at once. A process that dies stops renewing,
+and its updates are claimed again (``attempts`` > 1) by whoever comes next once the lease
+runs out; the updates a dead process of this same host held are taken back at once when the
+bot starts.
 
 Updates come in through :meth:`InboxWorker.store` (``bot/intake.py``).
 """
@@ -30,15 +32,18 @@ from telegram.ext import Application
 
 from bot.intake import Intake
 from bot.jobs import ClaimLost, Job, bind, unbind
-from storage.conversations import record_sent_ids
+from bot.ratelimit import WINDOW
+from storage.conversations import ChatPerson, chat_people, record_sent_ids
 from storage.db import Database
 from storage.inbox import (
     Claimed,
+    RateWindow,
     claim,
     finish,
     holders_with_claims,
     pending_count,
     prune,
+    rate_windows,
     release,
     release_holders,
     renew,
@@ -182,7 +187,9 @@ class InboxWorker:
                 continue
             started = time.monotonic()
             try:
-                claimed, held = await self._db(self._turn, finished, renewing, room)
+                claimed, held, windows, people = await self._db(
+                    self._turn, finished, renewing, room
+                )
             except Exception as exc:
                 log.warning("inbox turn failed (%s); trying again", type(exc).__name__)
                 self._finished = finished + self._finished
@@ -198,7 +205,7 @@ class InboxWorker:
                     job.lost = True
                     log.warning("update %s was taken over by another process", update_id)
             for item in claimed:
-                self._begin(item, started)
+                self._begin(item, started, windows[item.update_id], people.get(item.chat_key))
             if finished:
                 self._changed.set()
             if room > 0 and len(claimed) == room:
@@ -223,9 +230,13 @@ class InboxWorker:
             )
             held = renew(session, holder=self.holder, update_ids=renewing, lease=self.lease)
             claimed = claim(session, holder=self.holder, limit=room, lease=self.lease)
-        return claimed, held
+            windows = rate_windows(session, claimed, window=WINDOW)
+            people = chat_people(session, telegram_chat_ids=[c.chat_key for c in claimed])
+        return claimed, held, windows, people
 
-    def _begin(self, item: Claimed, started: float) -> None:
+    def _begin(
+        self, item: Claimed, started: float, window: RateWindow, person: ChatPerson | None
+    ) -> None:
         if item.attempts > 1:
             deadline = started + self.budget_s  # after a crash: a fresh budget
             log.warning("update %s claimed again (attempt %d)", item.update_id, item.attempts)
@@ -239,6 +250,8 @@ class InboxWorker:
             attempts=item.attempts,
             deadline=deadline,
             valid_until=started + self.lease.total_seconds(),
+            window=window,
+            person=person,
         )
         self._in_flight[job.update_id] = job
         task = asyncio.get_running_loop().create_task(

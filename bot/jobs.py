@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.conversations import ChatPerson
+from storage.inbox import RateWindow
+
 __all__ = [
     "ClaimLost",
     "Job",
@@ -79,6 +82,10 @@ class Job:
     """The rate limit's verdict (``allow``, ``note``, ``drop``), counted by later updates."""
     sent: list[tuple[int, int]] = field(default_factory=list)
     """(stored outbound message id, Telegram message id) of answers sent."""
+    window: RateWindow | None = None
+    """The chat's rate-limit verdicts in the minute before this update, read at its claim."""
+    person: ChatPerson | None = None
+    """The chat's customer as stored at the claim (``None``: not stored yet)."""
     retry: bool = False
     """Give the update back instead of marking it done (the database was unreachable)."""
     finished: bool = False

@@ -15,8 +15,10 @@ from model.text.policy import note_language
 from storage.conversations import (
     NAME_CHARS,
     USERNAME_CHARS,
+    ChatPerson,
     add_feedback,
     add_message,
+    chat_people,
     get_chat,
     reply_texts,
     set_telegram_message_id,
@@ -42,7 +44,7 @@ class Who:
     """How agents see the customer: name, @username and numeric id."""
 
 
-def _label(customer: Customer | None, telegram_chat_id: int) -> str:
+def _label(customer: Customer | ChatPerson | None, telegram_chat_id: int) -> str:
     if customer is None:
         return f"chat {telegram_chat_id}"
     parts = [customer.display_name or "customer"]
@@ -97,22 +99,41 @@ def known(
     A read: most messages come from customers the bot knows, and they need no write.
     ``None`` when the customer or chat is new or their name changed (register them).
     """
-    row = session.execute(
-        select(Customer, Chat)
-        .join(Chat, Chat.customer_id == Customer.id)
-        .where(
-            Customer.telegram_user_id == telegram_user_id,
-            Chat.telegram_chat_id == telegram_chat_id,
-        )
-    ).first()
-    if row is None:
+    people = chat_people(session, telegram_chat_ids=[telegram_chat_id])
+    return unchanged(
+        people.get(telegram_chat_id),
+        telegram_user_id=telegram_user_id,
+        display_name=display_name,
+        username=username,
+        telegram_chat_id=telegram_chat_id,
+    )
+
+
+def unchanged(
+    person: ChatPerson | None,
+    *,
+    telegram_user_id: int,
+    display_name: str,
+    username: str | None,
+    telegram_chat_id: int,
+) -> Who | None:
+    """:func:`known` on a chat's customer read before (the inbox reads them with a claim)."""
+    if person is None or person.telegram_user_id != telegram_user_id:
         return None
-    customer, chat = row
-    if display_name and display_name[:NAME_CHARS] != customer.display_name:
+    if person.telegram_chat_id != telegram_chat_id:
         return None
-    if username and username[:USERNAME_CHARS] != customer.username:
+    if display_name and display_name[:NAME_CHARS] != person.display_name:
         return None
-    return _who(session, chat)
+    if username and username[:USERNAME_CHARS] != person.username:
+        return None
+    return Who(
+        customer_id=person.customer_id,
+        chat_id=person.chat_id,
+        telegram_chat_id=person.telegram_chat_id,
+        mode=person.mode,
+        language=note_language(person.preferred_language, person.last_language),
+        label=_label(person, person.telegram_chat_id),
+    )
 
 
 @dataclass(frozen=True)
