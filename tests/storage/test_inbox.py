@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import Job
-from bot.ratelimit import Verdict, verdict_for
+from bot.ratelimit import WINDOW, Verdict, judge, verdict_for
 from storage.db import Database
 from storage.inbox import (
     Claimed,
@@ -20,6 +20,7 @@ from storage.inbox import (
     pending_count,
     prune,
     rate_window,
+    rate_windows,
     release,
     release_holders,
     renew,
@@ -123,6 +124,9 @@ def test_rate_window_counts_the_chats_verdicts_of_the_last_minute(database: Data
         )
         with database.read() as session:
             verdict = verdict_for(session, job, per_minute)
+            # The same window, read for many claimed updates at once (as the inbox worker does).
+            (window,) = rate_windows(session, [claimed], window=WINDOW).values()
+        assert judge(window, per_minute) is verdict
         verdicts.append(verdict)
         _finish(database, "w", update_id, verdict=verdict.value)
     assert verdicts == [
@@ -140,6 +144,17 @@ def test_rate_window_counts_the_chats_verdicts_of_the_last_minute(database: Data
             session, chat_key=200, update_id=7, received_at=utcnow(), window=timedelta(minutes=1)
         )
     assert window.allowed == 0 and not window.noted
+    # Both chats' next updates claimed together: each judged by its own chat's verdicts.
+    _store(database, (8, 100), at_s=63)
+    _store(database, (9, 200), at_s=30)
+    claimed = _claim_full(database, "w")
+    assert [c.update_id for c in claimed] == [7, 8]
+    _finish(database, "w", 7, verdict="allow")
+    claimed += _claim_full(database, "w")
+    with database.read() as session:
+        windows = rate_windows(session, claimed, window=WINDOW)
+    assert (windows[8].allowed, windows[8].noted) == (2, False)  # 61 s and 62 s
+    assert (windows[7].allowed, windows[9].allowed) == (0, 1)
 
 
 def _claim_full(database: Database, holder: str) -> list[Claimed]:
