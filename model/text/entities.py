@@ -186,8 +186,16 @@ def regions(text: str) -> set[str]:
 
 
 def instruments(text: str) -> set[str]:
-    """Payment instruments named: bkash, nagad, rocket, card, bank, wallet, cash."""
-    return set(_find("instrument", text))
+    """Payment instruments named: bkash, nagad, rocket, card, bank, wallet, cash.
+
+    A bank named beside a card is the card's issuer ("bank card", "ব্যাংকের কার্ড", "partner
+    bank er card") or the one that charged it ("visa card e pay korlam, bank taka kete nilo"),
+    not a bank transfer: the card alone is named then.
+    """
+    found = set(_find("instrument", text))
+    if "card" in found:
+        found.discard("bank")
+    return found
 
 
 def goods(text: str) -> set[str]:

@@ -185,6 +185,10 @@ def test_places_instruments_and_goods() -> None:
     assert regions("Kolkata") == {"abroad"}
     assert instruments("বিকাশ বা Nagad") == {"bkash", "nagad"}
     assert instruments("credit card") == {"card"}
+    # A bank beside a card issued or charged it; alone it is a bank transfer.
+    assert instruments("partner bank er card e kisti") == {"card"}
+    assert instruments("ডেবিট কার্ডে দিলাম, ব্যাংক টাকা কেটে নিল") == {"card"}
+    assert instruments("bank transfer kore dite pari?") == {"bank"}
     assert goods("golper boi") == {"book"} and goods("chal") == {"food"}
     assert goods("When will my order arrive?") == set()  # "will" is no "oil"
 
