@@ -46,14 +46,14 @@ def init(
         fail(f"--quick and --size {size} ask for two different models", EXIT_USAGE)
     from migrations.runner import heads, upgrade
     from operations.errors import Refused
-    from operations.knowledge import load_shipped_knowledge
+    from operations.knowledge import init_shipped_knowledge
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
     upgrade(settings.db_url)
     try:
-        knowledge = load_shipped_knowledge(database)
+        knowledge, loaded = init_shipped_knowledge(database)
     except Refused as exc:
         fail(str(exc))
     finally:
@@ -72,6 +72,7 @@ def init(
         "database": safe_url(settings.db_url),
         "schema": heads()[0],
         "knowledge_pairs": knowledge,
+        "knowledge_loaded": loaded,
         "base_model": base_model,
     }
     if note:
@@ -80,7 +81,13 @@ def init(
         emit(result)
     else:
         typer.echo(f"database ready at schema {result['schema']}: {result['database']}")
-        typer.echo(f"knowledge base: {knowledge} question/answer pairs from mydata.json")
+        if loaded:
+            typer.echo(f"knowledge base: {knowledge} question/answer pairs from mydata.json")
+        else:
+            typer.echo(
+                f"knowledge base: kept as operators left it ({knowledge} shipped pairs; "
+                "entries of the sample were removed or edited since it was loaded)"
+            )
         typer.echo(f"base model: {base_model}")
         if note:
             typer.echo(note)

@@ -37,6 +37,7 @@ from storage.knowledge import (
     knowledge_sources,
     remove_knowledge,
     remove_source,
+    shipped_changed_by_operator,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "export_file",
     "import_file",
     "list_entries",
+    "init_shipped_knowledge",
     "load_shipped_knowledge",
     "remove_entries",
     "remove_entries_of",
@@ -80,6 +82,20 @@ def load_shipped_knowledge(database: Database) -> int:
         )
     with database.write() as session:
         return replace_knowledge(session, source="shipped", pairs=rows)
+
+
+def init_shipped_knowledge(database: Database) -> tuple[int, bool]:
+    """What ``uttor init`` does with the shipped FAQ: (shipped entries now, whether loaded).
+
+    It loads (or refreshes) the sample unless an operator removed or edited entries of it
+    since the last load (:func:`storage.knowledge.shipped_changed_by_operator`): a removal is
+    not undone by the next ``uttor init``. ``uttor knowledge import training/data/mydata.json
+    --source shipped --replace`` brings the sample back.
+    """
+    with database.read() as session:
+        if shipped_changed_by_operator(session):
+            return count_knowledge(session, source="shipped"), False
+    return load_shipped_knowledge(database), True
 
 
 def shipped_annotations() -> dict[str, tuple[str, str]]:

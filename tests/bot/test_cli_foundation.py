@@ -46,6 +46,43 @@ def test_init_is_idempotent(home: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert {language for _, _, language in pairs} >= {"bn", "en", "banglish", "mixed"}
 
 
+def test_init_keeps_what_operators_removed_or_edited_of_the_sample(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = len(load_pairs(TRAIN_FILE))
+    assert run(["init"], capsys)[0] == 0
+    code, out, _ = run(["knowledge", "list", "--source", "shipped", "--json"], capsys)
+    first, second = (entry["id"] for entry in json.loads(out)["entries"][:2])
+    assert run(["knowledge", "remove", str(first)], capsys)[0] == 0
+    code, out, err = run(["init", "--json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["knowledge_pairs"] == shipped - 1 and result["knowledge_loaded"] is False
+    # An edited answer stays edited too, and a whole removed sample stays removed.
+    database = Database(os.environ["UTTOR_DATABASE_URL"])
+    with database.write() as session:
+        from storage.knowledge import edit_knowledge
+
+        edit_knowledge(session, entry_id=second, answer="Edited by an operator.", actor_user_id=None)
+    assert run(["init"], capsys)[0] == 0
+    with database.read() as session:
+        from storage.knowledge import get_knowledge
+
+        assert get_knowledge(session, entry_id=second).answer == "Edited by an operator."
+    assert run(["knowledge", "remove", "--source", "shipped"], capsys)[0] == 0
+    code, out, _ = run(["init"], capsys)
+    assert code == 0 and "kept as operators left it (0 shipped pairs" in out
+    # Importing the sample again brings it back, and init refreshes it from then on.
+    code, _, err = run(
+        ["knowledge", "import", str(TRAIN_FILE), "--source", "shipped", "--replace"], capsys
+    )
+    assert code == 0, err
+    code, out, _ = run(["init", "--json"], capsys)
+    assert json.loads(out)["knowledge_loaded"] is True
+    assert json.loads(out)["knowledge_pairs"] == shipped
+    database.dispose()
+
+
 def test_staff_commands(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["init"], capsys)[0] == 0
     assert run(["staff", "add", "501", "--role", "agent", "--name", "Karim"], capsys)[0] == 0

@@ -89,8 +89,8 @@ def test_import_adds_then_updates_in_place_and_replace_removes(database: Databas
         (ids["ডেলিভারি চার্জ কত?"], "ডেলিভারি চার্জ কত?", "ঢাকায় ৭০ টাকা।"),
     ]
     assert [detail for _, detail in _audits(database, "knowledge.import")] == [
-        {"added": 3, "updated": 0, "unchanged": 0, "removed": 0},
-        {"added": 0, "updated": 1, "unchanged": 1, "removed": 1},
+        {"added": 3, "updated": 0, "unchanged": 0, "removed": 0, "entries": 3},
+        {"added": 0, "updated": 1, "unchanged": 1, "removed": 1, "entries": 2},
     ]
 
 
