@@ -63,7 +63,9 @@ def test_init_keeps_what_operators_removed_or_edited_of_the_sample(
     with database.write() as session:
         from storage.knowledge import edit_knowledge
 
-        edit_knowledge(session, entry_id=second, answer="Edited by an operator.", actor_user_id=None)
+        edit_knowledge(
+            session, entry_id=second, answer="Edited by an operator.", actor_user_id=None
+        )
     assert run(["init"], capsys)[0] == 0
     with database.read() as session:
         from storage.knowledge import get_knowledge
