@@ -38,7 +38,7 @@ from model.text.entities import (
     places,
     regions,
 )
-from model.text.redact import find_pii
+from model.text.personal import personal_reasons
 from model.text.translit import skeleton, stem, words
 
 __all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_nothing"]
@@ -167,15 +167,14 @@ def names_nothing(text: str) -> bool:
     return not (facts.regions or facts.places or facts.instruments or facts.goods)
 
 
-def looks_personal(answer: str) -> bool:
-    """True when an answer holds one customer's data: a phone, e-mail, card, NID, OTP…
+def looks_personal(answer: str, *, allow: frozenset[str] = frozenset()) -> bool:
+    """True when an answer holds one customer's data: an order id, a name, a phone, an e-mail,
+    a card, ID or transaction number, a code, a street address
+    (:func:`model.text.personal.personal_reasons`, amounts aside: "20,000 taka porjonto" is a
+    rule). ``allow``: strings that are public, the company's own contacts as the knowledge base
+    states them.
 
     An agent marks a correction personal when they write it; this catches the ones written
     before that, or marked general by mistake, so they are not sent to other customers.
-    Order ids count too: an answer about ``BG-10002345`` is about that order.
     """
-    if find_pii(answer):
-        return True
-    return any(len(n) == 8 for n in numbers(answer)) and "bg" in answer.casefold().replace(
-        "বিজি", "bg"
-    )
+    return any(reason.kind != "an amount" for reason in personal_reasons(answer, allow=allow))

@@ -28,6 +28,7 @@ from model.grounding import Grounding, ground, small_talk
 from model.guards import looks_personal
 from model.retrieval import Entry, RetrievalIndex
 from model.text.normalize import normalize
+from model.text.redact import find_pii
 from storage.corrections import active_corrections, active_corrections_stamp
 from storage.db import Database
 from storage.knowledge import knowledge_entries, knowledge_stamp
@@ -48,15 +49,18 @@ def comparable(text: str) -> str:
 
 def load_entries(session: Any, *, use_knowledge: bool = True) -> list[Entry]:
     """Reusable active corrections (oldest first), then the knowledge base."""
+    knowledge = knowledge_entries(session)
+    # What the knowledge base states is public: the company's hotline in an agent's answer
+    # does not make it personal.
+    public = frozenset(original for k in knowledge for _, original in find_pii(k.answer))
     entries = [
         Entry(c.question, c.answer, c.language, None, "correction", c.correction_id)
         for c in active_corrections(session)
-        if c.question.strip() and not c.personal and not looks_personal(c.answer)
+        if c.question.strip() and not c.personal and not looks_personal(c.answer, allow=public)
     ]
     if use_knowledge:
         entries += [
-            Entry(k.question, k.answer, k.language, k.topic, "knowledge", k.id)
-            for k in knowledge_entries(session)
+            Entry(k.question, k.answer, k.language, k.topic, "knowledge", k.id) for k in knowledge
         ]
     return entries
 

@@ -201,7 +201,15 @@ def test_places_instruments_and_goods() -> None:
         ("We emailed rahim.uddin@gmail.com the invoice.", True),
         ("Delivery inside Dhaka costs 60 taka.", False),
         ("হটলাইন ১৬৭৮৯-এ কল করুন।", False),
+        ("Dear Nasrin, your parcel left the hub today.", True),
+        ("COD chole 20,000 taka porjonto order e.", False),
     ],
 )
 def test_personal_answers_are_recognised(answer: str, personal: bool) -> None:
     assert looks_personal(answer) is personal
+
+
+def test_the_companys_own_contacts_are_not_personal() -> None:
+    answer = "Write to help@bazarghor.example and we will sort it out."
+    assert looks_personal(answer)
+    assert not looks_personal(answer, allow=frozenset({"help@bazarghor.example"}))
