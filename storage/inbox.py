@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -288,44 +288,47 @@ def rate_window(
 def rate_windows(
     session: Session, claimed: Sequence[Claimed], *, window: timedelta
 ) -> dict[int, RateWindow]:
-    """:func:`rate_window` of each claimed update, in one query for all of them.
+    """:func:`rate_window` of each claimed update (one per chat), in one query for all.
 
     Read when they are claimed: every earlier update of their chats is done by then (a
     chat's next update is claimable only then), so its verdict is written.
     """
     if not claimed:
         return {}
+    if len({c.chat_key for c in claimed}) != len(claimed):
+        raise ValueError("rate windows are read for one claimed update per chat")
+    allow = InboxUpdate.verdict == "allow"
     rows = session.execute(
         select(
             InboxUpdate.chat_key,
-            InboxUpdate.update_id,
-            InboxUpdate.received_at,
-            InboxUpdate.verdict,
-        ).where(
-            InboxUpdate.chat_key.in_(sorted({c.chat_key for c in claimed})),
-            # Only these two verdicts count; drops of a flood are not even read.
-            InboxUpdate.verdict.in_(("allow", "note")),
-            InboxUpdate.received_at > min(c.received_at for c in claimed) - window,
-            InboxUpdate.received_at <= max(c.received_at for c in claimed),
+            func.coalesce(func.sum(case((allow, 1), else_=0)), 0),
+            func.max(case((allow, InboxUpdate.update_id))),
+            func.max(case((InboxUpdate.verdict == "note", InboxUpdate.update_id))),
         )
+        .where(
+            or_(
+                *(
+                    and_(
+                        InboxUpdate.chat_key == c.chat_key,
+                        InboxUpdate.update_id != c.update_id,
+                        InboxUpdate.received_at <= c.received_at,
+                        InboxUpdate.received_at > c.received_at - window,
+                    )
+                    for c in claimed
+                )
+            )
+        )
+        .group_by(InboxUpdate.chat_key)
     ).all()
-    by_chat: dict[int, list[Any]] = {}
-    for row in rows:
-        by_chat.setdefault(row.chat_key, []).append(row)
-    windows = {}
-    for item in claimed:
-        within = [
-            row
-            for row in by_chat.get(item.chat_key, [])
-            if row.update_id != item.update_id
-            and item.received_at - window < row.received_at <= item.received_at
-        ]
-        allowed = [row.update_id for row in within if row.verdict == "allow"]
-        noted = [row.update_id for row in within if row.verdict == "note"]
-        windows[item.update_id] = RateWindow(
-            allowed=len(allowed), noted=bool(noted) and (not allowed or max(noted) > max(allowed))
+    found = {
+        chat_key: RateWindow(
+            allowed=int(allowed or 0),
+            noted=last_noted is not None and (last_allowed is None or last_noted > last_allowed),
         )
-    return windows
+        for chat_key, allowed, last_allowed, last_noted in rows
+    }
+    empty = RateWindow(allowed=0, noted=False)
+    return {c.update_id: found.get(c.chat_key, empty) for c in claimed}
 
 
 def pending_count(session: Session) -> int:

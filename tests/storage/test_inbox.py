@@ -151,10 +151,11 @@ def test_rate_window_counts_the_chats_verdicts_of_the_last_minute(database: Data
     assert [c.update_id for c in claimed] == [7, 8]
     _finish(database, "w", 7, verdict="allow")
     claimed += _claim_full(database, "w")
+    assert [c.update_id for c in claimed] == [7, 8, 9]
     with database.read() as session:
-        windows = rate_windows(session, claimed, window=WINDOW)
+        windows = rate_windows(session, claimed[1:], window=WINDOW)  # one per chat
     assert (windows[8].allowed, windows[8].noted) == (2, False)  # 61 s and 62 s
-    assert (windows[7].allowed, windows[9].allowed) == (0, 1)
+    assert (windows[9].allowed, windows[9].noted) == (1, False)  # update 7, at 3 s
 
 
 def _claim_full(database: Database, holder: str) -> list[Claimed]:
