@@ -180,8 +180,12 @@ def get_run(session: Session, *, run_id: int) -> RetrainRun | None:
     return session.get(RetrainRun, run_id)
 
 
-def latest_run(session: Session) -> RetrainRun | None:
-    return session.scalar(select(RetrainRun).order_by(RetrainRun.id.desc()).limit(1))
+def latest_run(session: Session, *, trigger: str | None = None) -> RetrainRun | None:
+    """The newest run (of ``trigger``, when given)."""
+    query = select(RetrainRun).order_by(RetrainRun.id.desc()).limit(1)
+    if trigger is not None:
+        query = query.where(RetrainRun.trigger == trigger)
+    return session.scalar(query)
 
 
 def last_trained_run(session: Session) -> RetrainRun | None:

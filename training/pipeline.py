@@ -25,7 +25,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from storage.registry import (
     add_adapter,
     finish_run,
     last_trained_run,
+    latest_run,
     mark_interrupted_runs,
     promote_adapter,
     set_adapter_status,
@@ -90,11 +91,15 @@ def run_retrain(
     trigger: str = "manual",
     force: bool = False,
     runner: Runner | None = None,
+    once_within: timedelta | None = None,
 ) -> RetrainOutcome:
     """Run the retrain pipeline now (see the module docstring); never runs two at once.
 
     ``runner`` runs the training-and-evaluation job; ``None`` means :func:`spawn_job` (a child
-    process), looked up at call time.
+    process), looked up at call time. ``once_within``: nothing runs (and nothing is recorded)
+    when a run of this trigger started less than that long ago: every replica's scheduler
+    fires at 02:00, and the one that takes the lock after the first finished must not run
+    the night's job a second time.
     """
     runner = runner or spawn_job
     with retrain_lock(database) as lock:
@@ -102,6 +107,15 @@ def run_retrain(
             reason = f"another retrain is running ({lock.other or 'unknown holder'})"
             log.info("retrain skipped: %s", reason)
             return RetrainOutcome(run_id=None, status="skipped", decision="skipped", reason=reason)
+        if once_within is not None:
+            with database.read() as session:
+                last = latest_run(session, trigger=trigger)
+                if last is not None and last.started_at > datetime.now(UTC) - once_within:
+                    reason = f"run {last.id} of this {trigger} already started at {last.started_at}"
+                    log.info("retrain skipped: %s", reason)
+                    return RetrainOutcome(
+                        run_id=None, status="skipped", decision="skipped", reason=reason
+                    )
         with database.write() as session:
             interrupted = mark_interrupted_runs(session)
             run = start_run(session, trigger=trigger, pid=os.getpid(), host=socket.gethostname())

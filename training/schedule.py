@@ -22,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,7 @@ __all__ = [
     "ReportNotice",
     "ScheduleConfig",
     "add_retrain_job",
+    "fire_window",
     "create_scheduler",
     "crontab_trigger",
     "scheduled_retrain",
@@ -72,14 +74,20 @@ class ScheduleConfig:
 
 
 def scheduled_retrain(
-    database: Database, config: RetrainConfig, notify: Notify | None = None
+    database: Database,
+    config: RetrainConfig,
+    notify: Notify | None = None,
+    *,
+    window: timedelta | None = None,
 ) -> RetrainOutcome:
     """The scheduled job: run the pipeline, then push the report to the operators' chat.
 
     A run skipped because another process holds the retrain lock is not reported: that other
-    process reports its own run.
+    process reports its own run. ``window`` (:func:`fire_window`): a scheduled run that
+    started less than that long ago is this firing's, run by another process; nothing runs
+    and nothing is recorded.
     """
-    outcome = run_retrain(database, config, trigger="schedule")
+    outcome = run_retrain(database, config, trigger="schedule", once_within=window)
     if outcome.run_id is None or notify is None or config.operators_chat_id is None:
         return outcome
     notice = ReportNotice(config.operators_chat_id, outcome.summary, outcome.photo)
@@ -116,6 +124,18 @@ def crontab_trigger(expression: str, timezone: str) -> Any:
         day_of_week=day_of_week,
         timezone=ZoneInfo(timezone),
     )
+
+
+def fire_window(schedule: ScheduleConfig) -> timedelta:
+    """Half the time between two firings of the schedule (at least a minute): every process's
+    scheduler fires at once, and a run that started within it answers that firing."""
+    trigger = crontab_trigger(schedule.cron, schedule.timezone)
+    now = datetime.now(ZoneInfo(schedule.timezone))
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if first is None or second is None:
+        return timedelta(minutes=1)
+    return max(timedelta(minutes=1), (second - first) / 2)
 
 
 def add_retrain_job(scheduler: Any, schedule: ScheduleConfig, job: Callable[[], Any]) -> Any:
@@ -171,5 +191,8 @@ def create_scheduler(
     if recovered:
         log.warning("marked %d retrain run(s) left running as interrupted", recovered)
     scheduler = _scheduler_class(blocking)(timezone=ZoneInfo(schedule.timezone))
-    add_retrain_job(scheduler, schedule, lambda: scheduled_retrain(database, config, notify))
+    window = fire_window(schedule)
+    add_retrain_job(
+        scheduler, schedule, lambda: scheduled_retrain(database, config, notify, window=window)
+    )
     return scheduler

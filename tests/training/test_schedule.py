@@ -101,6 +101,29 @@ def test_push_failures_and_lock_losers(
     assert pushed == []
 
 
+def test_a_firing_runs_once_however_many_replicas_fire(
+    sqlite_database: Database, retrain_config: RetrainConfig, pushed: list[ReportNotice]
+) -> None:
+    """Every replica's scheduler fires at 02:00; the one that takes the lock after the first
+    run finished finds that run and records nothing (it used to record a second night)."""
+    from datetime import timedelta
+
+    from training.schedule import ScheduleConfig, fire_window
+
+    config = replace(retrain_config, operators_chat_id=5)
+    window = fire_window(ScheduleConfig(cron="0 2 * * *"))
+    assert window == timedelta(hours=12)
+    first = scheduled_retrain(sqlite_database, config, pushed.append, window=window)
+    second = scheduled_retrain(sqlite_database, config, pushed.append, window=window)
+    assert first.run_id is not None and second.run_id is None
+    assert "already started" in (second.reason or "")
+    assert len(pushed) == 1
+    with sqlite_database.read() as session:
+        assert latest_run(session, trigger="schedule").id == first.run_id
+    # A firing outside the window (the next night) runs again; so does a manual run.
+    assert scheduled_retrain(sqlite_database, config, window=timedelta(0)).run_id is not None
+
+
 @pytest.mark.parametrize(
     ("cron", "weekday"), [("0 2 * * 0", 6), ("0 2 * * 7", 6), ("0 2 * * 1-5", 0), ("0 2 * * 6", 5)]
 )
