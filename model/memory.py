@@ -38,13 +38,27 @@ __all__ = ["CorrectionMemory", "comparable", "load_entries", "memory_stamp"]
 log = logging.getLogger(__name__)
 
 
+class _Blanks(dict[int, str]):
+    """``str.translate`` table: punctuation and symbols to a space, other characters kept.
+
+    Filled as characters are first met: a translation is a C loop over dictionary hits, where
+    asking ``unicodedata.category`` of each character cost a Python step per character (it
+    runs several times for every message).
+    """
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        kept = unicodedata.category(ch)[0] in "LMN" or ch.isspace()
+        self[code] = value = ch if kept else " "
+        return value
+
+
+_BLANKS = _Blanks()
+
+
 def comparable(text: str) -> str:
     """Normalized text with punctuation and symbols dropped (letters, marks, digits kept)."""
-    kept = (
-        ch if unicodedata.category(ch)[0] in "LMN" or ch.isspace() else " "
-        for ch in normalize(text)
-    )
-    return " ".join("".join(kept).split())
+    return " ".join(normalize(text).translate(_BLANKS).split())
 
 
 def load_entries(session: Any, *, use_knowledge: bool = True) -> list[Entry]:

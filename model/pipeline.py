@@ -27,6 +27,7 @@ For each customer message, in order:
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -274,13 +275,19 @@ def reveals(answer: str, system: str, *, words: int = REVEAL_WORDS) -> bool:
     Compared on :func:`model.memory.comparable` text (normalized, punctuation dropped), so
     changed case, spacing or punctuation does not hide a copy.
     """
-    secret = comparable(system).split()
-    said = comparable(answer).split()
-    size = min(words, len(secret))
+    size, grams = _grams(system, words)
     if size == 0:
         return False
-    grams = {tuple(secret[i : i + size]) for i in range(len(secret) - size + 1)}
+    said = comparable(answer).split()
     return any(tuple(said[i : i + size]) in grams for i in range(len(said) - size + 1))
+
+
+@functools.lru_cache(maxsize=32)
+def _grams(system: str, words: int) -> tuple[int, frozenset[tuple[str, ...]]]:
+    """The n-gram size and the n-grams of a system prompt (a few fixed texts: kept)."""
+    secret = comparable(system).split()
+    size = min(words, len(secret))
+    return size, frozenset(tuple(secret[i : i + size]) for i in range(len(secret) - size + 1))
 
 
 def describe(reply: Reply) -> dict[str, Any]:
