@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from storage.arrays import DIALECTS, dialect_of, one_of
 from storage.errors import InvalidValue, NotFound
 from storage.models import (
     LANGUAGES,
@@ -31,6 +33,7 @@ from storage.models import (
     Chat,
     Customer,
     Message,
+    UTCDateTime,
     utcnow,
 )
 
@@ -93,19 +96,70 @@ class Outbound:
     flagged: bool = False
 
 
-_INSERT_QUESTIONS = {
-    # A Telegram message stored before is skipped (and looked up).
-    name: insert_of(_messages)
+# A Telegram message stored before is skipped (and looked up).
+_SQLITE_QUESTIONS = (
+    sqlite.insert(_messages)
     .on_conflict_do_nothing(index_elements=["chat_id", "direction", "telegram_message_id"])
     .returning(_messages.c.chat_id, _messages.c.id)
-    for name, insert_of in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+)
+_SQLITE_ANSWERS = insert(_messages).returning(_messages.c.chat_id, _messages.c.id)
+_SQLITE_REPLIES = insert(_replies).returning(_replies.c.message_id, _replies.c.id)
+
+_LAST = {
+    dialect: select(_chats.c.id, _chats.c.last_language).where(one_of(_chats.c.id, "ids", dialect))
+    for dialect in DIALECTS
 }
-_INSERT_ANSWERS = insert(_messages).returning(_messages.c.chat_id, _messages.c.id)
-_INSERT_REPLIES = insert(_replies).returning(_replies.c.message_id, _replies.c.id)
+_PREFERRED = {
+    dialect: select(_customers.c.id, _customers.c.preferred_language).where(
+        one_of(_customers.c.id, "ids", dialect)
+    )
+    for dialect in DIALECTS
+}
+
+# PostgreSQL gets a batch's rows as one array per column (``unnest``): one short SQL text
+# whatever the batch's size, prepared after a few calls, where a multi-row VALUES list was
+# a new text of up to 20 kB for each size, parsed by psycopg and planned by the server.
+_NOW = bindparam("now", type_=UTCDateTime())
+_PG_QUESTIONS = text(
+    "INSERT INTO messages"
+    " (chat_id, direction, text, language, customer_id, telegram_message_id, created_at)"
+    " SELECT r.chat, 'in', r.body, r.language, r.customer, r.telegram, :now"
+    " FROM unnest(CAST(:chats AS INTEGER[]), CAST(:texts AS TEXT[]),"
+    "  CAST(:languages AS VARCHAR[]), CAST(:customers AS INTEGER[]),"
+    "  CAST(:telegram AS BIGINT[])) AS r(chat, body, language, customer, telegram)"
+    " ON CONFLICT (chat_id, direction, telegram_message_id) DO NOTHING"
+    " RETURNING chat_id, id"
+).bindparams(_NOW)
+# The replies and their records in one statement: the records join the new messages by chat
+# (a batch holds one message per chat).
+_PG_REPLIES = text(
+    "WITH r AS (SELECT * FROM unnest(CAST(:chats AS INTEGER[]), CAST(:texts AS TEXT[]),"
+    "  CAST(:languages AS VARCHAR[]), CAST(:customers AS INTEGER[]),"
+    "  CAST(:questions AS INTEGER[]), CAST(:prompts AS TEXT[]), CAST(:adapters AS INTEGER[]),"
+    "  CAST(:sources AS VARCHAR[]), CAST(:latencies AS FLOAT8[]),"
+    "  CAST(:prompt_tokens AS INTEGER[]), CAST(:completion_tokens AS INTEGER[]),"
+    "  CAST(:flagged AS BOOLEAN[])) AS r(chat, body, language, customer, question, prompt,"
+    "  adapter, source, latency, prompt_tokens, completion_tokens, flagged)),"
+    " m AS (INSERT INTO messages (chat_id, direction, text, language, customer_id, created_at)"
+    "  SELECT chat, 'out', body, language, customer, :now FROM r RETURNING chat_id, id),"
+    " b AS (INSERT INTO bot_replies (message_id, question_message_id, prompt, adapter_id,"
+    "  source, latency_ms, prompt_tokens, completion_tokens, flagged, review, created_at)"
+    "  SELECT m.id, r.question, r.prompt, r.adapter, r.source, r.latency, r.prompt_tokens,"
+    "  r.completion_tokens, r.flagged, 'unreviewed', :now FROM r JOIN m ON m.chat_id = r.chat"
+    "  RETURNING message_id, id)"
+    " SELECT m.chat_id, b.id, b.message_id FROM b JOIN m ON m.id = b.message_id"
+).bindparams(_NOW)
 
 
-def _insert_questions(session: Session) -> Any:
-    return _INSERT_QUESTIONS[session.get_bind().dialect.name]
+def _columns(items: Sequence[Inbound], now: datetime) -> dict[str, Any]:
+    return {
+        "chats": [item.chat_id for item in items],
+        "texts": [item.text for item in items],
+        "languages": [item.language for item in items],
+        "customers": [item.customer_id for item in items],
+        "telegram": [item.telegram_message_id for item in items],
+        "now": now,
+    }
 
 
 def _one_per_chat(items: Sequence[Inbound] | Sequence[Outbound]) -> None:
@@ -127,42 +181,36 @@ def receive_many(session: Session, items: Sequence[Inbound], *, history: int) ->
         if item.language is not None and item.language not in LANGUAGES:
             raise InvalidValue(f"unknown language label {item.language!r}")
     connection = session.connection()
+    dialect = dialect_of(session)
     chat_ids = [item.chat_id for item in items]
-    last = dict(
-        connection.execute(
-            select(_chats.c.id, _chats.c.last_language).where(_chats.c.id.in_(chat_ids))
-        ).all()
-    )
+    last = dict(connection.execute(_LAST[dialect], {"ids": chat_ids}).all())
     if missing := [c for c in chat_ids if c not in last]:
         raise NotFound(f"no chat with id {missing[0]}")
-    customer_ids = {item.customer_id for item in items if item.customer_id is not None}
+    customer_ids = list({item.customer_id for item in items if item.customer_id is not None})
     preferred = (
-        dict(
-            connection.execute(
-                select(_customers.c.id, _customers.c.preferred_language).where(
-                    _customers.c.id.in_(customer_ids)
-                )
-            ).all()
-        )
+        dict(connection.execute(_PREFERRED[dialect], {"ids": customer_ids}).all())
         if customer_ids
         else {}
     )
     earlier = _recent(connection, chat_ids, history) if history > 0 else {}
     now = utcnow()
-    rows = [
-        {
-            "chat_id": item.chat_id,
-            "direction": "in",
-            "text": item.text,
-            "language": item.language,
-            "customer_id": item.customer_id,
-            "telegram_message_id": item.telegram_message_id,
-            "created_at": now,
-        }
-        for item in items
-    ]
-    # Many rows, one fixed statement: SQLAlchemy sends them as multi-row INSERTs.
-    stored = dict(connection.execute(_insert_questions(session), rows).all())
+    if dialect == "postgresql":
+        stored = dict(connection.execute(_PG_QUESTIONS, _columns(items, now)).all())
+    else:
+        rows = [
+            {
+                "chat_id": item.chat_id,
+                "direction": "in",
+                "text": item.text,
+                "language": item.language,
+                "customer_id": item.customer_id,
+                "telegram_message_id": item.telegram_message_id,
+                "created_at": now,
+            }
+            for item in items
+        ]
+        # Many rows, one fixed statement: SQLAlchemy sends them as multi-row INSERTs.
+        stored = dict(connection.execute(_SQLITE_QUESTIONS, rows).all())
     changed = []
     for item in items:
         if item.chat_id not in stored:  # stored before: find the first copy
@@ -236,6 +284,27 @@ def store_replies(session: Session, items: Sequence[Outbound]) -> list[tuple[int
             raise InvalidValue(f"unknown language label {item.language!r}")
     connection = session.connection()
     now = utcnow()
+    if dialect_of(session) == "postgresql":
+        rows = connection.execute(
+            _PG_REPLIES,
+            {
+                "chats": [item.chat_id for item in items],
+                "texts": [item.text for item in items],
+                "languages": [item.language for item in items],
+                "customers": [item.customer_id for item in items],
+                "questions": [item.question_message_id for item in items],
+                "prompts": [item.prompt for item in items],
+                "adapters": [item.adapter_id for item in items],
+                "sources": [item.source for item in items],
+                "latencies": [float(item.latency_ms) for item in items],
+                "prompt_tokens": [item.prompt_tokens for item in items],
+                "completion_tokens": [item.completion_tokens for item in items],
+                "flagged": [item.flagged for item in items],
+                "now": now,
+            },
+        ).all()
+        stored = {chat: (reply, message) for chat, reply, message in rows}
+        return [stored[item.chat_id] for item in items]
     answers = [
         {
             "chat_id": item.chat_id,
@@ -248,7 +317,7 @@ def store_replies(session: Session, items: Sequence[Outbound]) -> list[tuple[int
         }
         for item in items
     ]
-    messages = dict(connection.execute(_INSERT_ANSWERS, answers).all())
+    messages = dict(connection.execute(_SQLITE_ANSWERS, answers).all())
     records = [
         {
             "message_id": messages[item.chat_id],
@@ -265,5 +334,5 @@ def store_replies(session: Session, items: Sequence[Outbound]) -> list[tuple[int
         }
         for item in items
     ]
-    replies = dict(connection.execute(_INSERT_REPLIES, records).all())
+    replies = dict(connection.execute(_SQLITE_REPLIES, records).all())
     return [(replies[messages[item.chat_id]], messages[item.chat_id]) for item in items]

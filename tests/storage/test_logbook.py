@@ -114,6 +114,53 @@ def test_replies_and_their_records_are_stored_for_several_chats(database: Databa
         assert session.get(BotReply, ids[1][0]).flagged  # type: ignore[union-attr]
 
 
+def test_every_field_of_a_reply_and_its_record_is_stored(database: Database) -> None:
+    (a, ca), (b, _) = _chats(database, 2)
+    with database.write() as session:
+        qa, qb = receive_many(
+            session, [Inbound(a, ca, "qa", "en", 41), Inbound(b, None, "qb", None)], history=0
+        )
+        (first, second) = store_replies(
+            session,
+            [
+                Outbound(
+                    a,
+                    ca,
+                    "ans",
+                    "banglish",
+                    qa.message_id,
+                    "model",
+                    "the prompt",
+                    None,
+                    12.5,
+                    30,
+                    7,
+                    False,
+                ),
+                Outbound(b, None, "note", None, None, "system", flagged=True),
+            ],
+        )
+    with database.read() as session:
+        question = session.get(Message, qb.message_id)
+        assert question is not None
+        assert (question.customer_id, question.language, question.telegram_message_id) == (
+            None,
+            None,
+            None,
+        )
+        reply, answer = session.get(BotReply, first[0]), session.get(Message, first[1])
+        assert reply is not None and answer is not None
+        assert (answer.chat_id, answer.customer_id, answer.language) == (a, ca, "banglish")
+        assert answer.telegram_message_id is None and answer.created_at.tzinfo is not None
+        assert (reply.prompt, reply.adapter_id, reply.latency_ms) == ("the prompt", None, 12.5)
+        assert (reply.prompt_tokens, reply.completion_tokens, reply.flagged) == (30, 7, False)
+        assert (reply.review, reply.created_at) == ("unreviewed", answer.created_at)
+        note, sent = session.get(BotReply, second[0]), session.get(Message, second[1])
+        assert note is not None and sent is not None
+        assert (note.question_message_id, note.source, note.flagged) == (None, "system", True)
+        assert (sent.chat_id, sent.customer_id, sent.language, sent.text) == (b, None, None, "note")
+
+
 def test_chat_people_reads_the_customers_of_many_chats(database: Database) -> None:
     (a, ca), (b, _) = _chats(database, 2)
     with database.read() as session:
