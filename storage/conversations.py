@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.arrays import DIALECTS, dialect_of, one_of
 from storage.errors import InvalidValue, NotFound
 from storage.models import (
     DIRECTIONS,
@@ -73,8 +74,8 @@ class ChatPerson:
     last_language: str | None
 
 
-_PEOPLE = (
-    select(
+_PEOPLE = {
+    dialect: select(
         Customer.id,
         Customer.telegram_user_id,
         Customer.display_name,
@@ -86,8 +87,9 @@ _PEOPLE = (
         Chat.last_language,
     )
     .join(Chat, Chat.customer_id == Customer.id)
-    .where(Chat.telegram_chat_id.in_(bindparam("chats", expanding=True)))
-)
+    .where(one_of(Chat.telegram_chat_id, "chats", dialect))
+    for dialect in DIALECTS
+}
 
 
 def chat_people(session: Session, *, telegram_chat_ids: Iterable[int]) -> dict[int, ChatPerson]:
@@ -95,7 +97,7 @@ def chat_people(session: Session, *, telegram_chat_ids: Iterable[int]) -> dict[i
     chats = list(set(telegram_chat_ids))
     if not chats:
         return {}
-    rows = session.execute(_PEOPLE, {"chats": chats}).all()
+    rows = session.execute(_PEOPLE[dialect_of(session)], {"chats": chats}).all()
     return {row[6]: ChatPerson(*row) for row in rows}
 
 
@@ -219,11 +221,23 @@ def set_telegram_message_id(session: Session, *, message_id: int, telegram_messa
 
 def record_sent_ids(session: Session, sent: Sequence[tuple[int, int]]) -> None:
     """Record ``(message id, Telegram message id)`` of several sent messages in one statement."""
-    if sent:
-        session.execute(
-            update(Message),
-            [{"id": message_id, "telegram_message_id": tg_id} for message_id, tg_id in sent],
-        )
+    if not sent:
+        return
+    if dialect_of(session) == "postgresql":  # one statement, not one per message
+        latest = dict(sent)  # a message named twice gets its last id, as one by one would
+        session.execute(_PG_SENT_IDS, {"ids": list(latest), "tg": list(latest.values())})
+        return
+    session.execute(
+        update(Message),
+        [{"id": message_id, "telegram_message_id": tg_id} for message_id, tg_id in sent],
+    )
+
+
+_PG_SENT_IDS = text(
+    "UPDATE messages SET telegram_message_id = s.tg"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:tg AS BIGINT[])) AS s(id, tg)"
+    " WHERE messages.id = s.id"
+)
 
 
 def add_reply(

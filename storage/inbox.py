@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from storage.arrays import dialect_of, one_of
 from storage.models import InboxUpdate, utcnow
 
 __all__ = [
@@ -137,11 +138,12 @@ def claim(
         return []
     rows = session.execute(
         update(inbox)
-        .where(inbox.update_id.in_(ids))
+        .where(one_of(inbox.update_id, "ids", dialect_of(session)))
         .values(claimed_by=holder, claimed_until=now + lease, attempts=inbox.attempts + 1)
         .returning(
             inbox.update_id, inbox.chat_key, inbox.payload, inbox.received_at, inbox.attempts
-        )
+        ),
+        {"ids": ids},
     ).all()
     claimed = [
         Claimed(
@@ -171,12 +173,13 @@ def renew(
     held = session.scalars(
         update(InboxUpdate)
         .where(
-            InboxUpdate.update_id.in_(list(update_ids)),
+            one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
             InboxUpdate.claimed_by == holder,
             InboxUpdate.done_at.is_(None),
         )
         .values(claimed_until=now + lease)
-        .returning(InboxUpdate.update_id)
+        .returning(InboxUpdate.update_id),
+        {"ids": list(update_ids)},
     )
     return set(held)
 
@@ -204,12 +207,13 @@ def finish(
             session.scalars(
                 update(InboxUpdate)
                 .where(
-                    InboxUpdate.update_id.in_(ids),
+                    one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
                     InboxUpdate.claimed_by == holder,
                     InboxUpdate.done_at.is_(None),
                 )
                 .values(done_at=now, payload=None, claimed_until=None, verdict=verdict)
-                .returning(InboxUpdate.update_id)
+                .returning(InboxUpdate.update_id),
+                {"ids": ids},
             )
         )
     return done
@@ -221,11 +225,12 @@ def release(session: Session, *, holder: str, update_ids: Sequence[int]) -> None
         session.execute(
             update(InboxUpdate)
             .where(
-                InboxUpdate.update_id.in_(list(update_ids)),
+                one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
                 InboxUpdate.claimed_by == holder,
                 InboxUpdate.done_at.is_(None),
             )
-            .values(claimed_until=None)
+            .values(claimed_until=None),
+            {"ids": list(update_ids)},
         )
 
 
@@ -297,8 +302,48 @@ def rate_windows(
         return {}
     if len({c.chat_key for c in claimed}) != len(claimed):
         raise ValueError("rate windows are read for one claimed update per chat")
+    if dialect_of(session) == "postgresql":
+        rows = session.execute(
+            _PG_WINDOWS,
+            {
+                "chats": [c.chat_key for c in claimed],
+                "updates": [c.update_id for c in claimed],
+                "untils": [c.received_at for c in claimed],
+                "froms": [c.received_at - window for c in claimed],
+            },
+        ).all()
+    else:
+        rows = _sqlite_windows(session, claimed, window)
+    found = {
+        chat_key: RateWindow(
+            allowed=int(allowed or 0),
+            noted=last_noted is not None and (last_allowed is None or last_noted > last_allowed),
+        )
+        for chat_key, allowed, last_allowed, last_noted in rows
+    }
+    empty = RateWindow(allowed=0, noted=False)
+    return {c.update_id: found.get(c.chat_key, empty) for c in claimed}
+
+
+# One fixed statement for any number of chats (see storage/arrays.py): each claimed update's
+# chat, joined with that chat's updates in its window.
+_PG_WINDOWS = text(
+    "SELECT c.chat, coalesce(sum(CASE WHEN i.verdict = 'allow' THEN 1 ELSE 0 END), 0),"
+    " max(CASE WHEN i.verdict = 'allow' THEN i.update_id END),"
+    " max(CASE WHEN i.verdict = 'note' THEN i.update_id END)"
+    " FROM unnest(CAST(:chats AS BIGINT[]), CAST(:updates AS BIGINT[]),"
+    "  CAST(:untils AS TIMESTAMPTZ[]), CAST(:froms AS TIMESTAMPTZ[])) AS c(chat, id, until, since)"
+    " JOIN inbox AS i ON i.chat_key = c.chat AND i.update_id <> c.id"
+    "  AND i.received_at <= c.until AND i.received_at > c.since"
+    " GROUP BY c.chat"
+)
+
+
+def _sqlite_windows(
+    session: Session, claimed: Sequence[Claimed], window: timedelta
+) -> Sequence[Any]:
     allow = InboxUpdate.verdict == "allow"
-    rows = session.execute(
+    return session.execute(
         select(
             InboxUpdate.chat_key,
             func.coalesce(func.sum(case((allow, 1), else_=0)), 0),
@@ -320,15 +365,6 @@ def rate_windows(
         )
         .group_by(InboxUpdate.chat_key)
     ).all()
-    found = {
-        chat_key: RateWindow(
-            allowed=int(allowed or 0),
-            noted=last_noted is not None and (last_allowed is None or last_noted > last_allowed),
-        )
-        for chat_key, allowed, last_allowed, last_noted in rows
-    }
-    empty = RateWindow(allowed=0, noted=False)
-    return {c.update_id: found.get(c.chat_key, empty) for c in claimed}
 
 
 def pending_count(session: Session) -> int:

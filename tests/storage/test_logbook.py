@@ -12,6 +12,7 @@ from storage.batching import GroupCommit
 from storage.conversations import (
     add_message,
     chat_people,
+    record_sent_ids,
     set_preferred_language,
     upsert_chat,
     upsert_customer,
@@ -214,3 +215,19 @@ async def test_group_commit_fails_only_the_caller_whose_item_is_refused(
     with database.read() as session:
         texts = session.scalars(select(Message.text).order_by(Message.id)).all()
     assert texts == [f"q{c}" for c, _ in chats]
+
+
+def test_sent_ids_of_several_replies_are_recorded_at_once(database: Database) -> None:
+    (a, ca), (b, cb) = _chats(database, 2)
+    with database.write() as session:
+        ids = store_replies(
+            session,
+            [
+                Outbound(a, ca, "x", "en", None, "unsure"),
+                Outbound(b, cb, "y", "en", None, "unsure"),
+            ],
+        )
+        record_sent_ids(session, [(ids[0][1], 9_000_000_001), (ids[1][1], 77)])
+    with database.read() as session:
+        sent = {m.id: m.telegram_message_id for m in session.scalars(select(Message))}
+    assert sent == {ids[0][1]: 9_000_000_001, ids[1][1]: 77}
