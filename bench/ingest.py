@@ -22,7 +22,9 @@ instant responder inside this benchmark (``bench/instant.py``).
 once and keeps each chat's in order, so at most C run at once. Reported: messages/s over the
 whole run (first store to last "done"), the latency of one message's work in the handler
 (its reads and the pipeline, while up to C others run), this process's CPU time per message
-(PostgreSQL's own is not in it), and the write transactions per message: those of the
+(PostgreSQL's own is not in it), the PostgreSQL server's CPU time per message (every
+``postgres`` process of this machine, read from ``/proc``: a server elsewhere, or other
+clients of this one, make it meaningless), and the write transactions per message: those of the
 logging path (transactions that insert messages or customers: questions, replies,
 registrations; at most two per message, fewer when concurrent chats share them) and the
 inbox's (storing, claiming and marking done, shared by every message in a batch). PostgreSQL
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -160,11 +163,13 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
         event.listen(database.engine, "commit", count)
         event.listen(database.engine, "rollback", forget)
         started, cpu_started = time.perf_counter(), time.process_time()
+        server_started = postgres_cpu_s()
         for first in range(0, len(updates), BATCH):
             await worker.store(updates[first : first + BATCH])
         await worker.settled()
         seconds = time.perf_counter() - started
         cpu_s = time.process_time() - cpu_started
+        server_s = postgres_cpu_s()
         event.remove(database.engine, "commit", count)
         event.remove(database.engine, "rollback", forget)
         event.remove(database.engine, "before_cursor_execute", note)
@@ -180,10 +185,46 @@ async def ingest(database: Any, *, messages: int, concurrency: int, seed: int) -
         "p95_ms": round(percentile(latencies, 0.95), 2),
         "mean_ms": round(statistics.mean(latencies), 2),
         "cpu_ms_per_message": round(cpu_s * 1000 / messages, 2),
+        "postgres_cpu_ms_per_message": (
+            round((server_s - server_started) * 1000 / messages, 2)
+            if database.engine.dialect.name == "postgresql"
+            and server_s is not None
+            and server_started is not None
+            else None
+        ),
         "writes_per_message": round(writes["n"] / messages, 2),
         "logging_writes_per_message": round(logging_writes / messages, 2),
         "inbox_writes_per_message": round((writes["n"] - logging_writes) / messages, 2),
     }
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by the PostgreSQL server processes of this machine (``None``
+    where ``/proc`` is not readable): the exited ones are in the postmaster's child times.
+
+    Every PostgreSQL process of the machine counts, so work of other clients shows up here
+    too; the benchmark's own server cost is the whole figure only on an otherwise idle server.
+    """
+    total, found = 0, False
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone since the listing
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        # utime, stime, cutime, cstime: fields 14 to 17 of proc(5), counted after the name.
+        total += sum(int(value) for value in fields[11:15])
+        found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def counts(database: Any) -> dict[str, int]:
@@ -251,9 +292,11 @@ def report(figures: dict[str, Any]) -> str:
         "ingest (inbox and logging path, instant responder"
         + (", shipped FAQ in memory)" if figures["knowledge"] else ", empty memory)"),
         f"  {'db':<9} {'chats':>5} {'messages':>8} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8}"
-        f" {'CPU ms/msg':>10} {'writes/msg (log+inbox)':>23} {'lost/dup':>8}",
+        f" {'CPU ms/msg':>10} {'PG CPU ms/msg':>13} {'writes/msg (log+inbox)':>23}"
+        f" {'lost/dup':>8}",
     ]
     for run in figures["runs"]:
+        server = run["postgres_cpu_ms_per_message"]
         writes = (
             f"{run['writes_per_message']} ({run['logging_writes_per_message']}"
             f"+{run['inbox_writes_per_message']})"
@@ -262,6 +305,7 @@ def report(figures: dict[str, Any]) -> str:
             f"  {run['db']:<9} {run['concurrency']:>5} {run['messages']:>8} "
             f"{run['messages_per_s']:>8} {run['p50_ms']:>8} {run['p95_ms']:>8} "
             f"{run['cpu_ms_per_message']:>10} "
+            f"{'-' if server is None else server:>13} "
             f"{writes:>23} {run['lost_or_duplicated']:>8}"
         )
     lines.append(
