@@ -304,15 +304,16 @@ def active_corrections_stamp(session: Session) -> tuple[int, int, int]:
     changes neither, so the newest such audit line is part of the stamp too. Retrieval
     compares it before each question and reloads on a change.
     """
-    flipped = (
-        select(func.max(AuditLog.id)).where(AuditLog.action == PERSONAL_ACTION).scalar_subquery()
-    )
-    count, top, flip = session.execute(
-        select(func.count(Correction.id), func.max(Correction.id), flipped).where(
-            Correction.status == "active"
-        )
-    ).one()
+    count, top, flip = session.execute(_STAMP).one()
     return int(count), int(top or 0), int(flip or 0)
+
+
+# Built once: the stamp is read for every batch of questions answered.
+_STAMP = select(
+    func.count(Correction.id),
+    func.max(Correction.id),
+    select(func.max(AuditLog.id)).where(AuditLog.action == PERSONAL_ACTION).scalar_subquery(),
+).where(Correction.status == "active")
 
 
 def count_untrained_corrections(session: Session) -> int:

@@ -27,12 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from storage.arrays import dialect_of, one_of
+from storage.arrays import DIALECTS, dialect_of, one_of
 from storage.models import InboxUpdate, utcnow
+from storage.ratewindows import RateWindow, rate_window, rate_windows
 
 __all__ = [
     "KEEP_DONE",
@@ -110,40 +111,12 @@ def claim(
     if limit <= 0:
         return []
     now = now or utcnow()
-    inbox, unfinished = InboxUpdate, aliased(InboxUpdate)
-    # Each chat's oldest unfinished update: one pass over the unfinished rows, however deep
-    # one chat's backlog is.
-    heads = (
-        select(func.min(unfinished.update_id))
-        .where(unfinished.done_at.is_(None))
-        .group_by(unfinished.chat_key)
-    )
-    candidates = (
-        select(inbox.update_id)
-        .where(
-            inbox.update_id.in_(heads),
-            # Again on the row itself: PostgreSQL re-checks these (not the subquery) on a row
-            # another worker claimed or finished after this statement's snapshot was taken.
-            inbox.done_at.is_(None),
-            or_(inbox.claimed_until.is_(None), inbox.claimed_until < now),
-        )
-        .order_by(inbox.update_id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Another worker claiming at this moment skips these rows instead of taking them too.
-        candidates = candidates.with_for_update(skip_locked=True, of=inbox)
-    ids = list(session.scalars(candidates))
+    connection, dialect = session.connection(), dialect_of(session)
+    ids = list(connection.scalars(_PICK[dialect], {"now": now, "limit": limit}))
     if not ids:
         return []
-    rows = session.execute(
-        update(inbox)
-        .where(one_of(inbox.update_id, "ids", dialect_of(session)))
-        .values(claimed_by=holder, claimed_until=now + lease, attempts=inbox.attempts + 1)
-        .returning(
-            inbox.update_id, inbox.chat_key, inbox.payload, inbox.received_at, inbox.attempts
-        ),
-        {"ids": ids},
+    rows = connection.execute(
+        _TAKE[dialect], {"ids": ids, "holder": holder, "until": now + lease}
     ).all()
     claimed = [
         Claimed(
@@ -170,16 +143,9 @@ def renew(
     if not update_ids:
         return set()
     now = now or utcnow()
-    held = session.scalars(
-        update(InboxUpdate)
-        .where(
-            one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
-            InboxUpdate.claimed_by == holder,
-            InboxUpdate.done_at.is_(None),
-        )
-        .values(claimed_until=now + lease)
-        .returning(InboxUpdate.update_id),
-        {"ids": list(update_ids)},
+    held = session.connection().scalars(
+        _RENEW[dialect_of(session)],
+        {"ids": list(update_ids), "holder": holder, "until": now + lease},
     )
     return set(held)
 
@@ -198,40 +164,100 @@ def finish(
     if not verdicts:
         return set()
     now = now or utcnow()
+    connection, statement = session.connection(), _FINISH[dialect_of(session)]
     done: set[int] = set()
     by_verdict: dict[str | None, list[int]] = {}
     for update_id, verdict in verdicts.items():
         by_verdict.setdefault(verdict, []).append(update_id)
     for verdict, ids in by_verdict.items():
-        done |= set(
-            session.scalars(
-                update(InboxUpdate)
-                .where(
-                    one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
-                    InboxUpdate.claimed_by == holder,
-                    InboxUpdate.done_at.is_(None),
-                )
-                .values(done_at=now, payload=None, claimed_until=None, verdict=verdict)
-                .returning(InboxUpdate.update_id),
-                {"ids": ids},
-            )
-        )
+        params = {"ids": ids, "holder": holder, "now": now, "verdict": verdict}
+        done |= set(connection.scalars(statement, params))
     return done
 
 
 def release(session: Session, *, holder: str, update_ids: Sequence[int]) -> None:
     """Give claims back unfinished, to be claimed again at once (by anyone)."""
     if update_ids:
-        session.execute(
-            update(InboxUpdate)
-            .where(
-                one_of(InboxUpdate.update_id, "ids", dialect_of(session)),
-                InboxUpdate.claimed_by == holder,
-                InboxUpdate.done_at.is_(None),
-            )
-            .values(claimed_until=None),
-            {"ids": list(update_ids)},
+        session.connection().execute(
+            _RELEASE[dialect_of(session)], {"ids": list(update_ids), "holder": holder}
         )
+
+
+# The statements of a worker's turn, built once (Core, on the table: no ORM bookkeeping for
+# rows no session holds); the lists of ids are bound per call (storage/arrays.py).
+_inbox = InboxUpdate.__table__
+_unfinished = _inbox.alias("unfinished")
+# Each chat's oldest unfinished update: one pass over the unfinished rows, however deep one
+# chat's backlog is.
+_HEADS = (
+    select(func.min(_unfinished.c.update_id))
+    .where(_unfinished.c.done_at.is_(None))
+    .group_by(_unfinished.c.chat_key)
+)
+_CANDIDATES = (
+    select(_inbox.c.update_id)
+    .where(
+        _inbox.c.update_id.in_(_HEADS),
+        # Again on the row itself: PostgreSQL re-checks these (not the subquery) on a row
+        # another worker claimed or finished after this statement's snapshot was taken.
+        _inbox.c.done_at.is_(None),
+        or_(_inbox.c.claimed_until.is_(None), _inbox.c.claimed_until < bindparam("now")),
+    )
+    .order_by(_inbox.c.update_id)
+    .limit(bindparam("limit"))
+)
+_PICK = {
+    # Another worker claiming at this moment skips these rows instead of taking them too.
+    "postgresql": _CANDIDATES.with_for_update(skip_locked=True, of=_inbox),
+    "sqlite": _CANDIDATES,
+}
+
+
+def _mine(dialect: str) -> Any:
+    """``holder``'s unfinished claims among the bound ids."""
+    return and_(
+        one_of(_inbox.c.update_id, "ids", dialect),
+        _inbox.c.claimed_by == bindparam("holder"),
+        _inbox.c.done_at.is_(None),
+    )
+
+
+_TAKE = {
+    dialect: update(_inbox)
+    .where(one_of(_inbox.c.update_id, "ids", dialect))
+    .values(
+        claimed_by=bindparam("holder"),
+        claimed_until=bindparam("until"),
+        attempts=_inbox.c.attempts + 1,
+    )
+    .returning(
+        _inbox.c.update_id,
+        _inbox.c.chat_key,
+        _inbox.c.payload,
+        _inbox.c.received_at,
+        _inbox.c.attempts,
+    )
+    for dialect in DIALECTS
+}
+_RENEW = {
+    dialect: update(_inbox)
+    .where(_mine(dialect))
+    .values(claimed_until=bindparam("until"))
+    .returning(_inbox.c.update_id)
+    for dialect in DIALECTS
+}
+_FINISH = {
+    dialect: update(_inbox)
+    .where(_mine(dialect))
+    .values(
+        done_at=bindparam("now"), payload=None, claimed_until=None, verdict=bindparam("verdict")
+    )
+    .returning(_inbox.c.update_id)
+    for dialect in DIALECTS
+}
+_RELEASE = {
+    dialect: update(_inbox).where(_mine(dialect)).values(claimed_until=None) for dialect in DIALECTS
+}
 
 
 def release_holders(session: Session, *, holders: Iterable[str]) -> int:
@@ -256,115 +282,6 @@ def holders_with_claims(session: Session) -> list[str]:
             .distinct()
         )
     )
-
-
-@dataclass(frozen=True)
-class RateWindow:
-    """What the rate limit needs of one chat's recent updates."""
-
-    allowed: int
-    """Updates answered within the window."""
-    noted: bool
-    """The customer was told they are over the limit since the last answered update."""
-
-
-def rate_window(
-    session: Session, *, chat_key: int, update_id: int, received_at: datetime, window: timedelta
-) -> RateWindow:
-    """The chat's verdicts on updates received within ``window`` before ``received_at``."""
-    allow = InboxUpdate.verdict == "allow"
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(case((allow, 1), else_=0)), 0),
-            func.max(case((allow, InboxUpdate.update_id))),
-            func.max(case((InboxUpdate.verdict == "note", InboxUpdate.update_id))),
-        ).where(
-            InboxUpdate.chat_key == chat_key,
-            InboxUpdate.update_id != update_id,
-            InboxUpdate.received_at <= received_at,
-            InboxUpdate.received_at > received_at - window,
-        )
-    ).one()
-    allowed, last_allowed, last_noted = row
-    noted = last_noted is not None and (last_allowed is None or last_noted > last_allowed)
-    return RateWindow(allowed=int(allowed or 0), noted=noted)
-
-
-def rate_windows(
-    session: Session, claimed: Sequence[Claimed], *, window: timedelta
-) -> dict[int, RateWindow]:
-    """:func:`rate_window` of each claimed update (one per chat), in one query for all.
-
-    Read when they are claimed: every earlier update of their chats is done by then (a
-    chat's next update is claimable only then), so its verdict is written.
-    """
-    if not claimed:
-        return {}
-    if len({c.chat_key for c in claimed}) != len(claimed):
-        raise ValueError("rate windows are read for one claimed update per chat")
-    if dialect_of(session) == "postgresql":
-        rows = session.execute(
-            _PG_WINDOWS,
-            {
-                "chats": [c.chat_key for c in claimed],
-                "updates": [c.update_id for c in claimed],
-                "untils": [c.received_at for c in claimed],
-                "froms": [c.received_at - window for c in claimed],
-            },
-        ).all()
-    else:
-        rows = _sqlite_windows(session, claimed, window)
-    found = {
-        chat_key: RateWindow(
-            allowed=int(allowed or 0),
-            noted=last_noted is not None and (last_allowed is None or last_noted > last_allowed),
-        )
-        for chat_key, allowed, last_allowed, last_noted in rows
-    }
-    empty = RateWindow(allowed=0, noted=False)
-    return {c.update_id: found.get(c.chat_key, empty) for c in claimed}
-
-
-# One fixed statement for any number of chats (see storage/arrays.py): each claimed update's
-# chat, joined with that chat's updates in its window.
-_PG_WINDOWS = text(
-    "SELECT c.chat, coalesce(sum(CASE WHEN i.verdict = 'allow' THEN 1 ELSE 0 END), 0),"
-    " max(CASE WHEN i.verdict = 'allow' THEN i.update_id END),"
-    " max(CASE WHEN i.verdict = 'note' THEN i.update_id END)"
-    " FROM unnest(CAST(:chats AS BIGINT[]), CAST(:updates AS BIGINT[]),"
-    "  CAST(:untils AS TIMESTAMPTZ[]), CAST(:froms AS TIMESTAMPTZ[])) AS c(chat, id, until, since)"
-    " JOIN inbox AS i ON i.chat_key = c.chat AND i.update_id <> c.id"
-    "  AND i.received_at <= c.until AND i.received_at > c.since"
-    " GROUP BY c.chat"
-)
-
-
-def _sqlite_windows(
-    session: Session, claimed: Sequence[Claimed], window: timedelta
-) -> Sequence[Any]:
-    allow = InboxUpdate.verdict == "allow"
-    return session.execute(
-        select(
-            InboxUpdate.chat_key,
-            func.coalesce(func.sum(case((allow, 1), else_=0)), 0),
-            func.max(case((allow, InboxUpdate.update_id))),
-            func.max(case((InboxUpdate.verdict == "note", InboxUpdate.update_id))),
-        )
-        .where(
-            or_(
-                *(
-                    and_(
-                        InboxUpdate.chat_key == c.chat_key,
-                        InboxUpdate.update_id != c.update_id,
-                        InboxUpdate.received_at <= c.received_at,
-                        InboxUpdate.received_at > c.received_at - window,
-                    )
-                    for c in claimed
-                )
-            )
-        )
-        .group_by(InboxUpdate.chat_key)
-    ).all()
 
 
 def pending_count(session: Session) -> int:
