@@ -22,17 +22,18 @@ update for an old one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.arrays import DIALECTS, dialect_of, one_of
-from storage.models import InboxUpdate, utcnow
+from storage.models import InboxUpdate, UTCDateTime, utcnow
 from storage.ratewindows import RateWindow, rate_window, rate_windows
 
 __all__ = [
@@ -85,6 +86,14 @@ def store_updates(
 ) -> None:
     """Store ``(update_id, chat_key, payload)`` rows; an update already stored is left alone."""
     at = received_at or utcnow()
+    if dialect_of(session) == "postgresql":
+        batch = list(updates)
+        if batch:
+            ids, chats, payloads = zip(*batch, strict=True)
+            texts = [json.dumps(payload) for payload in payloads]  # as the JSON type would
+            params = {"ids": list(ids), "chats": list(chats), "payloads": texts, "at": at}
+            session.connection().execute(_PG_STORE, params)
+        return
     rows = [
         {
             "update_id": update_id,
@@ -98,6 +107,15 @@ def store_updates(
     if rows:
         statement = _insert(session).on_conflict_do_nothing(index_elements=["update_id"])
         session.execute(statement, rows)
+
+
+# A batch of updates as one array per column: one SQL text for any batch (storage/arrays.py).
+_PG_STORE = text(
+    "INSERT INTO inbox (update_id, chat_key, payload, received_at, attempts)"
+    " SELECT r.id, r.chat, CAST(r.payload AS JSON), :at, 0"
+    " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:chats AS BIGINT[]), CAST(:payloads AS TEXT[]))"
+    " AS r(id, chat, payload) ON CONFLICT (update_id) DO NOTHING"
+).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 def claim(

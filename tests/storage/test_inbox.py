@@ -60,6 +60,20 @@ def test_an_update_is_stored_once_and_keeps_its_first_payload(database: Database
         assert [(r.update_id, r.payload) for r in rows] == [(1, {"update_id": 1, "n": 1})]
 
 
+def test_payloads_come_back_as_stored_and_a_repeat_in_one_batch_is_skipped(
+    database: Database,
+) -> None:
+    text = {"update_id": 7, "message": {"text": 'অর্ডার কবে আসবে? "quote" \\ 😀', "n": [1, None]}}
+    with database.write() as session:
+        store_updates(session, [(7, 70, text), (7, 70, {"update_id": 7}), (8, 80, {})])
+    with database.write() as session:
+        claimed = claim(session, holder="a", limit=5, lease=LEASE)
+    assert [(c.update_id, c.chat_key, c.payload) for c in claimed] == [
+        (7, 70, text),
+        (8, 80, {"update_id": 8}),  # an empty payload reads as its update id
+    ]
+
+
 def test_claims_take_one_update_per_chat_in_order(database: Database) -> None:
     # Chat 100 wrote three times, chat 200 once, chat 300 twice.
     _store(database, (1, 100), (2, 100), (3, 200), (4, 100), (5, 300), (6, 300))
