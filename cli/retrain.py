@@ -16,6 +16,7 @@ from cli.common import JsonFlag, base_model, emit, fail, get_settings, open_data
 if TYPE_CHECKING:
     from model.pipeline import Pipeline
     from storage.db import Database
+    from training.examples import Knowledge
     from training.job import AdapterSpec
     from training.results import FactRun
     from wiring.settings import Settings
@@ -139,6 +140,26 @@ def eval_command(
     _eval_rouge(settings, model, test, adapter, as_json)
 
 
+def _prompt_knowledge(settings: Settings, model: str) -> Knowledge | None:
+    """The entries each test question's prompt carries, as serving (and the nightly
+    evaluation) shows them; ``None`` when serving shows the model none."""
+    from model.starter import is_starter_model
+    from training.knowledge_prompts import entries_of, lookup
+    from wiring.configs import memory_config, pipeline_config
+
+    memory = memory_config(settings)
+    reads = pipeline_config(settings).reads_entries(is_starter_model(Path(model)))
+    if not reads or not memory.use_knowledge:
+        return None
+    database = open_database(settings)
+    try:
+        with database.read() as session:
+            entries = entries_of(session)
+    finally:
+        database.dispose()
+    return lookup(entries, memory)
+
+
 def _eval_rouge(
     settings: Settings, model: str, test: Path | None, adapter: str, as_json: bool
 ) -> None:
@@ -155,6 +176,7 @@ def _eval_rouge(
         fail(f"{test}: no pairs to evaluate")
     chosen = _adapter_for_eval(settings, adapter)
     config = eval_config(settings)
+    knowledge = _prompt_knowledge(settings, model)
     try:
         subject = ModelUnderTest(
             model,
@@ -162,6 +184,7 @@ def _eval_rouge(
             config,
             device=settings.device,
             prompt=pipeline_config(settings).prompt,
+            knowledge=knowledge,
         )
         subject.use(chosen)
     except (ModelLoadError, AdapterUnavailable) as exc:

@@ -130,3 +130,12 @@ class PipelineConfig:
     """A question with related entries but no confident stored answer: ``model`` answers with
     the entries in its prompt; ``handoff`` treats it as unsure; ``auto`` is ``model`` for chat
     models and ``handoff`` for starter models, which were not trained to read entries."""
+
+    def reads_entries(self, compact: bool) -> bool:
+        """Whether the model answers questions with related entries in its prompt (starter
+        models, ``compact``, do under ``auto`` only when told to: with a few million
+        parameters they do not learn to read them). Training builds its prompts with entries
+        exactly when this holds, so the model learns the prompts it is served."""
+        if self.related == "auto":
+            return not compact or self.unsure == "model"
+        return self.related == "model" or self.unsure == "model"

@@ -37,8 +37,8 @@ from storage.knowledge import (
     knowledge_sources,
     remove_knowledge,
     remove_source,
-    shipped_changed_by_operator,
 )
+from storage.knowledge_history import shipped_changed_by_operator
 
 __all__ = [
     "DEFAULT_SOURCE",

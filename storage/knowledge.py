@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -31,7 +31,8 @@ MAX_SOURCE_CHARS = 64
 #: Audit actions that change the knowledge base (what :func:`knowledge_stamp` watches).
 KNOWLEDGE_ACTIONS = ("knowledge.replace", "knowledge.import", "knowledge.edit", "knowledge.remove")
 # The shipped sample sorts first, so on equal similarity the company's own entry (later) wins.
-_SHIPPED = "shipped"
+SHIPPED = "shipped"
+_SHIPPED = SHIPPED
 
 
 @dataclass(frozen=True)
@@ -368,42 +369,6 @@ def knowledge_pairs(session: Session) -> list[tuple[str, str, str | None]]:
         )
     ).all()
     return [(q, a, lang) for q, a, lang in rows]
-
-
-def shipped_changed_by_operator(session: Session) -> bool:
-    """Whether an operator removed or edited entries of the shipped sample since it was last
-    loaded (by ``uttor init`` or an import into it): ``uttor init`` then keeps the knowledge
-    base as the operator left it.
-
-    Removal shows as fewer shipped entries than the last load left (a whole-source removal
-    included); an edit as a ``knowledge.edit`` audit line, after that load, of an entry that is
-    still shipped. Before the first load nothing was changed.
-    """
-    loaded = session.execute(
-        select(AuditLog.id, AuditLog.detail)
-        .where(
-            AuditLog.action.in_(("knowledge.replace", "knowledge.import")),
-            AuditLog.target_type == "knowledge_source",
-            AuditLog.target_id == _SHIPPED,
-        )
-        .order_by(AuditLog.id.desc())
-        .limit(1)
-    ).first()
-    if loaded is None:
-        return False
-    load_id, detail = loaded
-    present = session.scalar(select(func.count(Knowledge.id)).where(Knowledge.source == _SHIPPED))
-    if int(present or 0) < int((detail or {}).get("entries", 0)):
-        return True
-    shipped_ids = select(cast(Knowledge.id, String)).where(Knowledge.source == _SHIPPED)
-    edited = session.scalar(
-        select(func.count(AuditLog.id)).where(
-            AuditLog.id > load_id,
-            AuditLog.action == "knowledge.edit",
-            AuditLog.target_id.in_(shipped_ids),
-        )
-    )
-    return bool(edited)
 
 
 def knowledge_stamp(session: Session) -> tuple[int, int, int]:

@@ -20,6 +20,7 @@ from model.config import PromptConfig
 from model.text.langid import detect
 from model.text.rouge import ROUGE_KEYS, score_pairs
 from training.config import EvalConfig
+from training.examples import Knowledge
 from training.results import AdapterSpec
 
 __all__ = [
@@ -57,6 +58,7 @@ class ModelUnderTest:
         *,
         device: str | None = None,
         prompt: PromptConfig | None = None,
+        knowledge: Knowledge | None = None,
     ) -> None:
         from model.config import AdapterConfig, LoadConfig, ServiceConfig
         from model.loading import load_base
@@ -69,6 +71,8 @@ class ModelUnderTest:
         # Serving decides the same way (wiring/build.py): starter models get compact prompts.
         self.compact = is_starter_model(Path(base_model))
         self.prompt = prompt or PromptConfig()
+        #: The entries each question's prompt carries, as serving shows them.
+        self.knowledge = knowledge
         # Answers are measured, not timed: a busy, niced process must not turn slow answers
         # into fallbacks (the fact-check questions go through the service's queue).
         config = ServiceConfig(
@@ -106,7 +110,10 @@ class ModelUnderTest:
 
         tokenizer = self.loaded.tokenizer
         prompts = [
-            prompt_for(q, tokenizer, compact=self.compact, config=self.prompt) for q in questions
+            prompt_for(
+                q, tokenizer, compact=self.compact, config=self.prompt, knowledge=self.knowledge
+            )
+            for q in questions
         ]
         texts, _, counts, _ = self.service.generate_texts(prompts)
         return texts, sum(counts)

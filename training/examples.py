@@ -13,7 +13,7 @@ retrain job's evaluation prompts come from :func:`example_prompt` too):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,10 @@ __all__ = [
 
 IGNORE_INDEX = -100
 
+#: The entries serving would put in the prompt of a question (question, reply language) ->
+#: (question, answer) pairs; see :func:`model.grounding.prompt_knowledge`.
+Knowledge = Callable[[str, str], list[tuple[str, str]]]
+
 
 @dataclass(frozen=True)
 class Example:
@@ -49,12 +53,23 @@ class Example:
 
 
 def prompt_for(
-    question: str, tokenizer: Any, *, compact: bool, config: PromptConfig | None = None
+    question: str,
+    tokenizer: Any,
+    *,
+    compact: bool,
+    config: PromptConfig | None = None,
+    knowledge: Knowledge | None = None,
 ) -> str:
-    """The prompt serving builds for a new chat's ``question`` (no history, no preference)."""
+    """The prompt serving builds for a new chat's ``question`` (no history, no preference),
+    with the entries ``knowledge`` finds for it, as serving shows the model."""
     language = reply_policy(detect(question).label).language
     return build_prompt(
-        question, language=language, tokenizer=tokenizer, config=config, compact=compact
+        question,
+        language=language,
+        tokenizer=tokenizer,
+        config=config,
+        compact=compact,
+        knowledge=knowledge(question, language) if knowledge else None,
     )
 
 
@@ -78,12 +93,16 @@ def example_prompt(
     *,
     compact: bool,
     config: PromptConfig | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[str, bool]:
     """The prompt ``pair`` trains (and is evaluated) on, and whether it is the one served.
 
     1. ``prompt`` (the stored, served prompt), when it fits the tokenizer's format;
     2. else, with ``reply_language``: what serving builds from it and ``history``;
     3. else (shipped pairs): a new chat's prompt, :func:`prompt_for`.
+
+    A built prompt carries the entries ``knowledge`` finds for the question, so the model
+    learns to answer with what the company knows in front of it, as serving asks it to.
     """
     served = pair.get("prompt") or ""
     if served:
@@ -100,9 +119,11 @@ def example_prompt(
             tokenizer=tokenizer,
             config=config,
             compact=compact,
+            knowledge=knowledge(pair["text"], language) if knowledge else None,
         )
         return built, False
-    return prompt_for(pair["text"], tokenizer, compact=compact, config=config), False
+    built = prompt_for(pair["text"], tokenizer, compact=compact, config=config, knowledge=knowledge)
+    return built, False
 
 
 def encode_example(prompt: str, answer: str, tokenizer: Any) -> Example:
@@ -139,11 +160,14 @@ def encode(
     compact: bool,
     max_length: int,
     prompt: PromptConfig | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Encoded:
     """Tokenize pairs into examples; one over ``max_length`` tokens is dropped and counted."""
     encoded = Encoded(examples=[], too_long=0, served_prompts=0)
     for pair in pairs:
-        text, served = example_prompt(pair, tokenizer, compact=compact, config=prompt)
+        text, served = example_prompt(
+            pair, tokenizer, compact=compact, config=prompt, knowledge=knowledge
+        )
         example = encode_example(text, completion_text(pair["completion"], tokenizer), tokenizer)
         supervised = sum(1 for label in example.labels if label != IGNORE_INDEX)
         if len(example.input_ids) > max_length or not supervised:
@@ -161,9 +185,12 @@ def encode_pairs(
     compact: bool,
     max_length: int,
     prompt: PromptConfig | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[list[Example], int]:
     """Tokenize pairs into examples; returns (examples, how many were dropped as too long)."""
-    encoded = encode(pairs, tokenizer, compact=compact, max_length=max_length, prompt=prompt)
+    encoded = encode(
+        pairs, tokenizer, compact=compact, max_length=max_length, prompt=prompt, knowledge=knowledge
+    )
     return encoded.examples, encoded.too_long
 
 

@@ -36,11 +36,12 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from model.config import PromptConfig
+from model.config import MemoryConfig, PromptConfig
 from model.fingerprint import KEY as BASE_KEY
 from model.fingerprint import fingerprint
 from training.config import Canary, EvalConfig, FactsConfig, TrainConfig
 from training.data import load_pairs
+from training.knowledge_prompts import prompt_knowledge
 from training.results import (
     AdapterSpec,
     CanaryResult,
@@ -84,6 +85,11 @@ class JobSpec:
     """The fact-check set and serving's pipeline settings (``None``: no fact evaluation)."""
     facts_database: str | None = None
     """The scratch SQLite copy of the database the fact questions are asked in."""
+    knowledge_file: str | None = None
+    """The knowledge base's entries (``knowledge.json``): training and evaluation prompts
+    carry the ones serving would show (:mod:`training.knowledge_prompts`)."""
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    """Serving's retrieval settings, which choose those entries."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, default=str)
@@ -133,6 +139,7 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
     train_pairs = load_pairs(Path(spec.train_file))
     test_pairs = load_pairs(Path(spec.test_file))
 
+    knowledge = prompt_knowledge(spec.knowledge_file, spec.memory)
     say(f"training on {len(train_pairs)} pairs")
     loaded = load_base(
         LoadConfig(spec.base_model, quantization=spec.quantization, device=spec.device)  # type: ignore[arg-type]
@@ -153,16 +160,24 @@ def run_job(spec: JobSpec, *, on_progress: Callable[[str], None] | None = None) 
             "version": spec.version,
             # Serving refuses the adapter on any other base (model/fingerprint.py).
             BASE_KEY: fingerprint(loaded.model.config, loaded.tokenizer),
+            # Trained to answer with the company's entries in its prompt.
+            "prompt_knowledge": knowledge is not None,
             **spec.metadata,
         },
         on_step=on_step,
+        knowledge=knowledge,
     )
     # The training copy carries optimizer state and a wrapped model; score a clean reload.
     del loaded
     gc.collect()
 
     subject = ModelUnderTest(
-        spec.base_model, spec.quantization, spec.eval, device=spec.device, prompt=spec.prompt
+        spec.base_model,
+        spec.quantization,
+        spec.eval,
+        device=spec.device,
+        prompt=spec.prompt,
+        knowledge=knowledge,
     )
     results: dict[str, Any] = {}
 

@@ -41,7 +41,6 @@ from storage.registry import (
     add_adapter,
     finish_run,
     last_trained_run,
-    latest_run,
     mark_interrupted_runs,
     promote_adapter,
     set_adapter_status,
@@ -54,10 +53,12 @@ from training.export import Export, build_export, read_manifest, write_export
 from training.facts import fact_scratch
 from training.gate import Decision, current, decide_job
 from training.job import AdapterSpec, JobSpec, JobStopped, spawn_job
+from training.knowledge_prompts import export_knowledge
 from training.lock import LockState, retrain_lock
 from training.report import write_report
 from training.results import AdapterMetrics, JobResult
 from training.run_report import RetrainOutcome, fill_report, outcome, run_metrics
+from training.runs import ran_within, recover_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +70,6 @@ Runner = Callable[..., JobResult]
 
 DATA_DIR_NAME = "data"
 JOB_DIR_NAME = "job"
-
-
-def recover_interrupted(database: Database) -> int:
-    """Mark runs left ``running`` by a killed process as ``interrupted``, when none can be live.
-
-    Only under the retrain lock: a run that holds it elsewhere is alive and stays untouched.
-    Returns how many runs were marked.
-    """
-    with retrain_lock(database) as lock:
-        if not lock.acquired:
-            return 0
-        with database.write() as session:
-            return mark_interrupted_runs(session)
 
 
 def run_retrain(
@@ -107,15 +95,10 @@ def run_retrain(
             reason = f"another retrain is running ({lock.other or 'unknown holder'})"
             log.info("retrain skipped: %s", reason)
             return RetrainOutcome(run_id=None, status="skipped", decision="skipped", reason=reason)
-        if once_within is not None:
-            with database.read() as session:
-                last = latest_run(session, trigger=trigger)
-                if last is not None and last.started_at > datetime.now(UTC) - once_within:
-                    reason = f"run {last.id} of this {trigger} already started at {last.started_at}"
-                    log.info("retrain skipped: %s", reason)
-                    return RetrainOutcome(
-                        run_id=None, status="skipped", decision="skipped", reason=reason
-                    )
+        ran = ran_within(database, trigger, once_within)
+        if ran is not None:
+            log.info("retrain skipped: %s", ran)
+            return RetrainOutcome(run_id=None, status="skipped", decision="skipped", reason=ran)
         with database.write() as session:
             interrupted = mark_interrupted_runs(session)
             run = start_run(session, trigger=trigger, pid=os.getpid(), host=socket.gethostname())
@@ -167,6 +150,7 @@ class _Run:
             "min_new_pairs": config.min_new_pairs,
         }
         self.counts: dict[str, Any] = {}
+        self.knowledge_file: str | None = None
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -195,6 +179,8 @@ class _Run:
             eval=self.config.eval,
             canaries=self.config.gate.canaries,
             metadata={"run_id": self.run_id, "export": export.summary},
+            knowledge_file=self.knowledge_file,
+            memory=self.config.facts.memory,
         )
         with fact_scratch(self.database, self.config) as facts_database:
             if facts_database is not None:
@@ -217,6 +203,9 @@ class _Run:
                 test_file=self.config.test_file or TEST_FILE,
             )
         write_export(export, self.dir / DATA_DIR_NAME)
+        with self.database.read() as session:
+            folder, config = self.dir / DATA_DIR_NAME, self.config
+            self.knowledge_file = export_knowledge(session, folder, config.base_model, config.facts)
         self.report["export"] = export.summary
         self.counts["export"] = export.summary
         return export

@@ -41,6 +41,7 @@ from training.config import TrainConfig
 from training.examples import (
     IGNORE_INDEX,
     Example,
+    Knowledge,
     collate,
     encode,
     encode_example,
@@ -144,17 +145,19 @@ def train_adapter(
     prompt: PromptConfig | None = None,
     metadata: dict[str, Any] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
+    knowledge: Knowledge | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on ``loaded`` (a :class:`model.loading.LoadedModel`) and save it.
 
     ``compact`` and ``prompt`` must be what serving passes to ``build_prompt`` for this base
     (``compact``: starter models). ``on_step(step, total_steps, loss)`` follows every step.
+    ``knowledge``: the entries each built prompt carries (:mod:`training.examples`).
     """
     threads_before = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return _train(loaded, pairs, out_dir, config, compact, prompt, metadata, on_step)
+        return _train(loaded, pairs, out_dir, config, compact, prompt, metadata, on_step, knowledge)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -168,12 +171,20 @@ def _train(
     prompt: PromptConfig | None,
     metadata: dict[str, Any] | None,
     on_step: Callable[[int, int, float], None] | None,
+    knowledge: Knowledge | None = None,
 ) -> TrainResult:
     from peft import get_peft_model, prepare_model_for_kbit_training
 
     _seed_everything(config.seed)
     tokenizer = loaded.tokenizer
-    encoded = encode(pairs, tokenizer, compact=compact, max_length=config.max_length, prompt=prompt)
+    encoded = encode(
+        pairs,
+        tokenizer,
+        compact=compact,
+        max_length=config.max_length,
+        prompt=prompt,
+        knowledge=knowledge,
+    )
     examples = encoded.examples
     if not examples:
         raise ValueError(f"no training examples: all {len(pairs)} pairs are over max_length")
