@@ -45,6 +45,7 @@ from bot.jobs import current_job, instance_id
 from bot.polling import poll
 from bot.telegram_retry import RetryingRateLimiter
 from bot.webhook import WebhookServer, start_webhook_server
+from model.backend import GenerationBackend
 from storage.db import Database
 from storage.retry import is_unreachable
 from training.config import RetrainConfig
@@ -226,6 +227,7 @@ def build_application(
     database: Database,
     answerer: Answerer,
     retrain_config: Callable[[], RetrainConfig] | None = None,
+    backend: GenerationBackend | None = None,
 ) -> Application:
     """The bot, talking to ``config.telegram_api_url`` (Telegram's own API by default).
 
@@ -265,6 +267,7 @@ def build_application(
         retrain_config=retrain_config,
         inbox=inbox,
         instance=instance,
+        backend=backend,
     )
     add_handlers(application, config)
     if config.handoff_timeout_min > 0 and application.job_queue is not None:

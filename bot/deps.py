@@ -22,6 +22,7 @@ from bot.answering import Answerer
 from bot.config import BotConfig
 from bot.inbox import InboxWorker
 from bot.jobs import instance_id
+from model.backend import GenerationBackend
 from storage.db import Database
 from storage.retry import retry_unreachable
 from training.config import RetrainConfig
@@ -48,6 +49,8 @@ class Deps:
     retrain_config: Callable[[], RetrainConfig] | None = None
     """Builds the configuration of an operator's /retrain (raises ModelLoadError: no base)."""
     retrain_running: threading.Event = field(default_factory=threading.Event)
+    backend: GenerationBackend | None = None
+    """The model serving this process's replies, for /status (``None``: not known here)."""
     """Set while an operator's /retrain runs in this process (one at a time from here)."""
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     """Side tasks (mirrors to agents) still running; shutdown waits for them."""

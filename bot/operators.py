@@ -20,6 +20,7 @@ from bot.args import row_id
 from bot.deps import Deps, deps
 from bot.roles import staff_only, usage
 from bot.sending import send_text
+from model.backend import GenerationBackend
 from model.errors import ModelLoadError
 from operations import adapters as adapter_ops
 from operations import reports as report_ops
@@ -63,7 +64,24 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Corrections waiting for the next retrain: {now.corrections_waiting}",
         f"Flagged replies waiting for an agent: {now.flagged_waiting}",
     ]
+    lines += serving_lines(deps(context).backend, now.active.version if now.active else None)
     await message.reply_text("\n".join(lines))
+
+
+def serving_lines(backend: GenerationBackend | None, registry: str | None) -> list[str]:
+    """What the model of this process serves, when it differs from the registry, and the
+    adapters it refused (each with why): a refused adapter leaves the previous one serving."""
+    if backend is None:
+        return []
+    lines = []
+    serving = backend.adapter.version if backend.adapter else None
+    if serving != registry:
+        lines.append(
+            f"Serving here: {serving or 'the base model'} (registry: {registry or 'base'})"
+        )
+    for version, reason in sorted(backend.refusals().items()):
+        lines.append(f"Refused adapter {version}: {reason}"[:400])
+    return lines
 
 
 @staff_only("operator")

@@ -117,6 +117,8 @@ class AdapterSlot:
         self._loads = 0
         #: Registry ids that failed to load; not retried until another adapter is promoted.
         self.failed: set[int] = set()
+        #: Why each failed: version -> reason, for operators (``/status``).
+        self.refusals: dict[str, str] = {}
         self._staged: StagedAdapter | None = None
         self._lock = threading.Lock()
 
@@ -141,6 +143,11 @@ class AdapterSlot:
         with self._lock:
             return False if self._staged is None else self._staged.ref
 
+    def refuse(self, ref: AdapterRef, error: Exception) -> None:
+        """Record that ``ref`` cannot serve here, and why."""
+        self.failed.add(ref.id)
+        self.refusals[ref.version] = str(error)
+
     def apply(self) -> bool:
         """Switch to the staged adapter, if any; returns whether the model changed.
 
@@ -154,7 +161,7 @@ class AdapterSlot:
             self._switch(staged)
         except AdapterLoadError as exc:
             assert staged.ref is not None
-            self.failed.add(staged.ref.id)
+            self.refuse(staged.ref, exc)
             log.error("%s; keeping %s", exc, self.current.version if self.current else "base")
             return False
         return True
@@ -228,7 +235,7 @@ def load_active(slot: AdapterSlot, database: Database) -> None:
         slot.offer(stage(ref, slot.fingerprint))
         slot.apply()
     except AdapterLoadError as exc:
-        slot.failed.add(ref.id)
+        slot.refuse(ref, exc)
         log.error("%s; serving the base model", exc)
 
 
@@ -259,7 +266,8 @@ class AdapterWatcher:
         try:
             staged = await asyncio.to_thread(stage, ref, self.slot.fingerprint)
         except AdapterLoadError as exc:
-            self.slot.failed.add(ref.id)  # type: ignore[union-attr]
+            assert ref is not None  # the base always stages
+            self.slot.refuse(ref, exc)
             log.error("%s; keeping %s", exc, current.version if current else "the base model")
             return False
         self.slot.offer(staged)

@@ -25,6 +25,10 @@ class GenerationBackend(Protocol):
     def adapter(self) -> AdapterRef | None:
         """The adapter serving now (``None``: the base model)."""
 
+    def refusals(self) -> dict[str, str]:
+        """Adapters promoted in the registry that this backend could not serve (version ->
+        why); the one serving before kept serving."""
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

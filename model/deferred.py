@@ -55,6 +55,9 @@ class DeferredService:
     def adapter(self) -> AdapterRef | None:
         return self._service.adapter if self._service is not None else None
 
+    def refusals(self) -> dict[str, str]:
+        return self._service.refusals() if self._service is not None else {}
+
     async def start(self) -> None:
         self._started = True
         if self._service is not None:

@@ -158,6 +158,10 @@ class GenerationService:
         """The adapter serving now (``None``: the base model)."""
         return self.slot.current
 
+    def refusals(self) -> dict[str, str]:
+        """Adapters this process could not load (version -> why)."""
+        return dict(self.slot.refusals)
+
     async def check_adapters(self) -> bool:
         """Poll the registry now instead of waiting for the watcher; True when it switched."""
         if self._watcher is None:

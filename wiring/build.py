@@ -108,6 +108,7 @@ def _vllm_backend(settings: Settings, database: Database, base_model: str) -> An
 def build_bot(settings: Settings, database: Database, answerer: Answerer) -> Application:
     """The Telegram application, with secrets masked in the logs before its first request."""
     from bot.app import build_application
+    from model.pipeline import Pipeline
 
     protect_logs(settings_secrets(settings))
     # One timeout: the bot counts it from a message's arrival, the model gets what is left.
@@ -117,6 +118,8 @@ def build_bot(settings: Settings, database: Database, answerer: Answerer) -> App
         database=database,
         answerer=answerer,
         retrain_config=lambda: retrain_config(settings),
+        # What /status reports as serving in this process (the model's own view of adapters).
+        backend=answerer.service if isinstance(answerer, Pipeline) else None,
     )
 
 

@@ -169,6 +169,10 @@ class VllmBackend:
         """Poll the registry now instead of waiting for the watcher; True when it switched."""
         return await self.adapters.check()
 
+    def refusals(self) -> dict[str, str]:
+        """Adapters the server (or the local check before it) refused (version -> why)."""
+        return {version: reason for version, reason in self.adapters.refusals.values()}
+
     def status(self) -> dict[str, Any]:
         """What operators need to know: server, adapter serving, adapters refused and why."""
         return {
@@ -176,7 +180,7 @@ class VllmBackend:
             "url": self.config.url,
             "model": self._base[0] if self._base else None,
             "adapter": self.adapter.version if self.adapter else None,
-            "refused": {version: reason for version, reason in self.adapters.refusals.values()},
+            "refused": self.refusals(),
         }
 
     # --- requests ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.operators import serving_lines
 from model.adapters import AdapterConfig
 from model.loading import LoadConfig, LoadedModel, load_base
 from model.prompting import PromptConfig, build_prompt
@@ -142,3 +143,9 @@ async def test_an_unreadable_adapter_keeps_the_current_one(
         assert broken in service.slot.failed
         reply = await service.generate(prompt(loaded))
         assert reply.adapter is not None and reply.adapter.id == good
+        # Operators see it in /status: what serves here, what was refused and why.
+        assert set(service.refusals()) == {"v2"} and "v2" in service.refusals()["v2"]
+        lines = serving_lines(service, registry="v2")
+        assert lines[0] == "Serving here: v1 (registry: v2)"
+        assert lines[1].startswith("Refused adapter v2: ")
+        assert serving_lines(service, registry="v1") == lines[1:]
