@@ -295,7 +295,11 @@ class AuditLog(Base):
     """Who did what to what, and when; refusals included."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_action_created", "action", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_log_action_created", "action", "created_at"),
+        # knowledge_stamp reads max(id) of some actions before every lookup (migration 0006).
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
