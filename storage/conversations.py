@@ -97,7 +97,7 @@ def chat_people(session: Session, *, telegram_chat_ids: Iterable[int]) -> dict[i
     chats = list(set(telegram_chat_ids))
     if not chats:
         return {}
-    rows = session.execute(_PEOPLE[dialect_of(session)], {"chats": chats}).all()
+    rows = session.connection().execute(_PEOPLE[dialect_of(session)], {"chats": chats}).all()
     return {row[6]: ChatPerson(*row) for row in rows}
 
 
@@ -225,7 +225,9 @@ def record_sent_ids(session: Session, sent: Sequence[tuple[int, int]]) -> None:
         return
     if dialect_of(session) == "postgresql":  # one statement, not one per message
         latest = dict(sent)  # a message named twice gets its last id, as one by one would
-        session.execute(_PG_SENT_IDS, {"ids": list(latest), "tg": list(latest.values())})
+        session.connection().execute(
+            _PG_SENT_IDS, {"ids": list(latest), "tg": list(latest.values())}
+        )
         return
     session.execute(
         update(Message),

@@ -304,7 +304,7 @@ def active_corrections_stamp(session: Session) -> tuple[int, int, int]:
     changes neither, so the newest such audit line is part of the stamp too. Retrieval
     compares it before each question and reloads on a change.
     """
-    count, top, flip = session.execute(_STAMP).one()
+    count, top, flip = session.connection().execute(_STAMP).one()
     return int(count), int(top or 0), int(flip or 0)
 
 

@@ -130,12 +130,14 @@ def claim(
         return []
     now = now or utcnow()
     connection, dialect = session.connection(), dialect_of(session)
-    ids = list(connection.scalars(_PICK[dialect], {"now": now, "limit": limit}))
-    if not ids:
-        return []
-    rows = connection.execute(
-        _TAKE[dialect], {"ids": ids, "holder": holder, "until": now + lease}
-    ).all()
+    params = {"now": now, "limit": limit, "holder": holder, "until": now + lease}
+    if dialect == "postgresql":
+        rows = connection.execute(_PG_CLAIM, params).all()  # picked and taken in one trip
+    else:
+        ids = list(connection.scalars(_PICK[dialect], params))
+        if not ids:
+            return []
+        rows = connection.execute(_TAKE[dialect], {**params, "ids": ids}).all()
     claimed = [
         Claimed(
             update_id=row.update_id,
@@ -257,6 +259,17 @@ _TAKE = {
     )
     for dialect in DIALECTS
 }
+_picked = _PICK["postgresql"].cte("picked")  # a CTE with FOR UPDATE runs once, first
+_PG_CLAIM = (
+    update(_inbox)
+    .where(_inbox.c.update_id == _picked.c.update_id)
+    .values(
+        claimed_by=bindparam("holder"),
+        claimed_until=bindparam("until"),
+        attempts=_inbox.c.attempts + 1,
+    )
+    .returning(*_TAKE["postgresql"].exported_columns)
+)
 _RENEW = {
     dialect: update(_inbox)
     .where(_mine(dialect))

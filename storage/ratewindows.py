@@ -77,15 +77,19 @@ def rate_windows(
     if len({c.chat_key for c in claimed}) != len(claimed):
         raise ValueError("rate windows are read for one claimed update per chat")
     if dialect_of(session) == "postgresql":
-        rows = session.execute(
-            _PG_WINDOWS,
-            {
-                "chats": [c.chat_key for c in claimed],
-                "updates": [c.update_id for c in claimed],
-                "untils": [c.received_at for c in claimed],
-                "froms": [c.received_at - window for c in claimed],
-            },
-        ).all()
+        rows = (
+            session.connection()
+            .execute(
+                _PG_WINDOWS,
+                {
+                    "chats": [c.chat_key for c in claimed],
+                    "updates": [c.update_id for c in claimed],
+                    "untils": [c.received_at for c in claimed],
+                    "froms": [c.received_at - window for c in claimed],
+                },
+            )
+            .all()
+        )
     else:
         rows = _sqlite_windows(session, claimed, window)
     found = {
