@@ -266,7 +266,8 @@ def _recent(connection: Any, chat_ids: list[int], limit: int) -> dict[int, list[
     dialect = connection.dialect.name
     chats: Any = json.dumps(chat_ids) if dialect == "sqlite" else chat_ids
     found: dict[int, list[Past]] = {}
-    rows = connection.execute(_RECENT[dialect], {"chats": chats, "limit": limit})
+    # Fetched at once: iterating the result would fetch (and check) row by row.
+    rows = connection.execute(_RECENT[dialect], {"chats": chats, "limit": limit}).all()
     for chat_id, message_id, direction, body in rows:
         found.setdefault(chat_id, []).append(Past(message_id, direction, body))
     return found
