@@ -116,50 +116,43 @@ _PREFERRED = {
     for dialect in DIALECTS
 }
 
-# PostgreSQL gets a batch's rows as one array per column (``unnest``): one short SQL text
-# whatever the batch's size, prepared after a few calls, where a multi-row VALUES list was
-# a new text of up to 20 kB for each size, parsed by psycopg and planned by the server.
+# PostgreSQL gets a batch's rows as one JSON parameter (``json_to_recordset``, the fields of
+# :class:`Inbound` or :class:`Outbound` by name): one short SQL text whatever the batch's size,
+# prepared after a few calls, where a multi-row VALUES list was a new text of up to 20 kB for
+# each size, parsed by psycopg and planned by the server. JSON rather than an array per
+# column: ``json.dumps`` is C, psycopg's array dumping escapes element by element in Python.
 _NOW = bindparam("now", type_=UTCDateTime())
 _PG_QUESTIONS = text(
     "INSERT INTO messages"
     " (chat_id, direction, text, language, customer_id, telegram_message_id, created_at)"
-    " SELECT r.chat, 'in', r.body, r.language, r.customer, r.telegram, :now"
-    " FROM unnest(CAST(:chats AS INTEGER[]), CAST(:texts AS TEXT[]),"
-    "  CAST(:languages AS VARCHAR[]), CAST(:customers AS INTEGER[]),"
-    "  CAST(:telegram AS BIGINT[])) AS r(chat, body, language, customer, telegram)"
+    " SELECT r.chat_id, 'in', r.text, r.language, r.customer_id, r.telegram_message_id, :now"
+    " FROM json_to_recordset(CAST(:rows AS JSON)) AS r(chat_id INTEGER, text TEXT,"
+    "  language VARCHAR, customer_id INTEGER, telegram_message_id BIGINT)"
     " ON CONFLICT (chat_id, direction, telegram_message_id) DO NOTHING"
     " RETURNING chat_id, id"
 ).bindparams(_NOW)
 # The replies and their records in one statement: the records join the new messages by chat
 # (a batch holds one message per chat).
 _PG_REPLIES = text(
-    "WITH r AS (SELECT * FROM unnest(CAST(:chats AS INTEGER[]), CAST(:texts AS TEXT[]),"
-    "  CAST(:languages AS VARCHAR[]), CAST(:customers AS INTEGER[]),"
-    "  CAST(:questions AS INTEGER[]), CAST(:prompts AS TEXT[]), CAST(:adapters AS INTEGER[]),"
-    "  CAST(:sources AS VARCHAR[]), CAST(:latencies AS FLOAT8[]),"
-    "  CAST(:prompt_tokens AS INTEGER[]), CAST(:completion_tokens AS INTEGER[]),"
-    "  CAST(:flagged AS BOOLEAN[])) AS r(chat, body, language, customer, question, prompt,"
-    "  adapter, source, latency, prompt_tokens, completion_tokens, flagged)),"
+    "WITH r AS (SELECT * FROM json_to_recordset(CAST(:rows AS JSON)) AS r(chat_id INTEGER,"
+    "  text TEXT, language VARCHAR, customer_id INTEGER, question_message_id INTEGER,"
+    "  prompt TEXT, adapter_id INTEGER, source VARCHAR, latency_ms FLOAT8,"
+    "  prompt_tokens INTEGER, completion_tokens INTEGER, flagged BOOLEAN)),"
     " m AS (INSERT INTO messages (chat_id, direction, text, language, customer_id, created_at)"
-    "  SELECT chat, 'out', body, language, customer, :now FROM r RETURNING chat_id, id),"
+    "  SELECT chat_id, 'out', text, language, customer_id, :now FROM r"
+    "  RETURNING chat_id, id),"
     " b AS (INSERT INTO bot_replies (message_id, question_message_id, prompt, adapter_id,"
     "  source, latency_ms, prompt_tokens, completion_tokens, flagged, review, created_at)"
-    "  SELECT m.id, r.question, r.prompt, r.adapter, r.source, r.latency, r.prompt_tokens,"
-    "  r.completion_tokens, r.flagged, 'unreviewed', :now FROM r JOIN m ON m.chat_id = r.chat"
-    "  RETURNING message_id, id)"
+    "  SELECT m.id, r.question_message_id, r.prompt, r.adapter_id, r.source, r.latency_ms,"
+    "  r.prompt_tokens, r.completion_tokens, r.flagged, 'unreviewed', :now"
+    "  FROM r JOIN m ON m.chat_id = r.chat_id RETURNING message_id, id)"
     " SELECT m.chat_id, b.id, b.message_id FROM b JOIN m ON m.id = b.message_id"
 ).bindparams(_NOW)
 
 
-def _columns(items: Sequence[Inbound], now: datetime) -> dict[str, Any]:
-    return {
-        "chats": [item.chat_id for item in items],
-        "texts": [item.text for item in items],
-        "languages": [item.language for item in items],
-        "customers": [item.customer_id for item in items],
-        "telegram": [item.telegram_message_id for item in items],
-        "now": now,
-    }
+def _rows(items: Sequence[Inbound] | Sequence[Outbound], now: datetime) -> dict[str, Any]:
+    """The parameters of ``_PG_QUESTIONS`` or ``_PG_REPLIES``: every field by name."""
+    return {"rows": json.dumps([vars(item) for item in items]), "now": now}
 
 
 def _one_per_chat(items: Sequence[Inbound] | Sequence[Outbound]) -> None:
@@ -195,7 +188,7 @@ def receive_many(session: Session, items: Sequence[Inbound], *, history: int) ->
     earlier = _recent(connection, chat_ids, history) if history > 0 else {}
     now = utcnow()
     if dialect == "postgresql":
-        stored = dict(connection.execute(_PG_QUESTIONS, _columns(items, now)).all())
+        stored = dict(connection.execute(_PG_QUESTIONS, _rows(items, now)).all())
     else:
         rows = [
             {
@@ -286,24 +279,7 @@ def store_replies(session: Session, items: Sequence[Outbound]) -> list[tuple[int
     connection = session.connection()
     now = utcnow()
     if dialect_of(session) == "postgresql":
-        rows = connection.execute(
-            _PG_REPLIES,
-            {
-                "chats": [item.chat_id for item in items],
-                "texts": [item.text for item in items],
-                "languages": [item.language for item in items],
-                "customers": [item.customer_id for item in items],
-                "questions": [item.question_message_id for item in items],
-                "prompts": [item.prompt for item in items],
-                "adapters": [item.adapter_id for item in items],
-                "sources": [item.source for item in items],
-                "latencies": [float(item.latency_ms) for item in items],
-                "prompt_tokens": [item.prompt_tokens for item in items],
-                "completion_tokens": [item.completion_tokens for item in items],
-                "flagged": [item.flagged for item in items],
-                "now": now,
-            },
-        ).all()
+        rows = connection.execute(_PG_REPLIES, _rows(items, now)).all()
         stored = {chat: (reply, message) for chat, reply, message in rows}
         return [stored[item.chat_id] for item in items]
     answers = [
