@@ -87,12 +87,12 @@ def store_updates(
     """Store ``(update_id, chat_key, payload)`` rows; an update already stored is left alone."""
     at = received_at or utcnow()
     if dialect_of(session) == "postgresql":
-        rows = [
-            {"update_id": update_id, "chat_key": chat_key, "payload": payload}
-            for update_id, chat_key, payload in updates
-        ]
-        if rows:
-            session.connection().execute(_PG_STORE, {"rows": json.dumps(rows), "at": at})
+        batch = list(updates)
+        if batch:
+            ids, chats, payloads = zip(*batch, strict=True)
+            texts = [json.dumps(payload) for payload in payloads]  # as the JSON type would
+            params = {"ids": list(ids), "chats": list(chats), "payloads": texts, "at": at}
+            session.connection().execute(_PG_STORE, params)
         return
     rows = [
         {
@@ -109,12 +109,15 @@ def store_updates(
         session.execute(statement, rows)
 
 
-# A batch of updates as one JSON parameter: one SQL text for any batch (storage/arrays.py),
-# and no element-by-element array escaping of the payloads in Python (storage/logbook.py).
+# A batch of updates as one array per column: one SQL text for any batch (storage/arrays.py).
+# Each payload is its own JSON text: a Telegram text may hold a NUL, which a json value keeps
+# as ``\u0000`` but which PostgreSQL cannot extract from a larger JSON document as text
+# (storage/logbook.py sends its rows that way; its texts have no control characters).
 _PG_STORE = text(
     "INSERT INTO inbox (update_id, chat_key, payload, received_at, attempts)"
-    " SELECT r.update_id, r.chat_key, r.payload, :at, 0 FROM json_to_recordset(CAST(:rows AS JSON))"
-    " AS r(update_id BIGINT, chat_key BIGINT, payload JSON) ON CONFLICT (update_id) DO NOTHING"
+    " SELECT r.id, r.chat, CAST(r.payload AS JSON), :at, 0"
+    " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:chats AS BIGINT[]), CAST(:payloads AS TEXT[]))"
+    " AS r(id, chat, payload) ON CONFLICT (update_id) DO NOTHING"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 
 

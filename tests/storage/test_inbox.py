@@ -63,7 +63,10 @@ def test_an_update_is_stored_once_and_keeps_its_first_payload(database: Database
 def test_payloads_come_back_as_stored_and_a_repeat_in_one_batch_is_skipped(
     database: Database,
 ) -> None:
-    text = {"update_id": 7, "message": {"text": 'অর্ডার কবে আসবে? "quote" \\ 😀', "n": [1, None]}}
+    text = {
+        "update_id": 7,
+        "message": {"text": 'অর্ডার কবে আসবে? "quote" \\ 😀 \x00 NUL', "n": [1, None]},
+    }
     with database.write() as session:
         store_updates(session, [(7, 70, text), (7, 70, {"update_id": 7}), (8, 80, {})])
     with database.write() as session:
