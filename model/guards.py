@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Literal
 
 from model.text.entities import (
+    content_keys,
     goods,
     instruments,
     negation_contexts,
@@ -64,6 +65,8 @@ class _Facts:
     (:func:`model.text.entities.negation_contexts`)."""
     heads: frozenset[str]
     """Every word's consonant skeleton, as negations name them."""
+    content: frozenset[str]
+    """The skeletons of the words that are not function words, to meet a negation's context."""
     numbers: tuple[str, ...]
     regions: frozenset[str]
     places: frozenset[str]
@@ -76,6 +79,7 @@ def _facts(text: str) -> _Facts:
     return _Facts(
         tuple(negation_contexts(text)),
         frozenset(skeleton(stem(word)) or word for word in words(text)),
+        content_keys(text),
         tuple(numbers(text)),
         frozenset(regions(text)),
         frozenset(places(text)),
@@ -134,7 +138,8 @@ def _in_scope(facts: _Facts, other: _Facts) -> list[str]:
     return [
         head
         for head, near in facts.negations
-        if (len(head) >= 2 and _used(head, other.heads)) or any(_used(w, other.heads) for w in near)
+        if (len(head) >= 2 and _used(head, other.heads))
+        or any(_near(w, other.content) for w in near)
     ]
 
 
@@ -142,6 +147,15 @@ def _used(key: str, heads: frozenset[str]) -> bool:
     """Whether a word of skeleton ``key`` is among ``heads``: verb forms differ in their
     endings ("ashe"/"ashche", "হলো"/"হয়নি"), so one skeleton beginning the other counts."""
     return key in heads or any(_alike(key, head) for head in heads if len(head) >= 2)
+
+
+def _near(key: str, content: frozenset[str]) -> bool:
+    """Whether a context word of skeleton ``key`` is among ``content``: one skeleton beginning
+    the other counts from three letters on ("ordr"/"ordrr"), not below, where unrelated
+    words meet ("pc", পেয়েছি, begins "pcnd", পছন্দ)."""
+    return key in content or any(
+        _alike(key, word) for word in content if min(len(key), len(word)) >= 3
+    )
 
 
 def _alike(one: str, other: str) -> bool:

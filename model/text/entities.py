@@ -14,11 +14,12 @@ import re
 from collections import Counter
 from functools import lru_cache
 
-from model.text.concepts import GOODS, INSTRUMENTS, PLACES, REGION_WORDS
+from model.text.concepts import GOODS, INSTRUMENTS, PLACES, REGION_WORDS, STOP_WORDS
 from model.text.normalize import normalize
 from model.text.translit import skeleton, spell, stem, words
 
 __all__ = [
+    "content_keys",
     "goods",
     "instruments",
     "negated",
@@ -262,16 +263,38 @@ def negation_contexts(text: str) -> list[tuple[str, frozenset[str]]]:
     found = []
     for clause in _CLAUSE_END.split(text):
         tokens = words(clause)
-        keys = [_key(w) if w not in _NEGATORS else "" for w in tokens]
+        keys = [_key(w) if w not in _NEGATORS and w not in _FUNCTION else "" for w in tokens]
         for at, head in _negations(tokens):
             before = [k for k in keys[:at] if len(k) >= 2][-CONTEXT:]
-            after = [k for k in keys[at + 1 :] if len(k) >= 2][:CONTEXT]
-            found.append((head, frozenset(before + after)))
+            # A Bangla negation closes its clause: the negated verb comes last, so what follows
+            # is the next statement even without a comma ("order hoy nai kobe ferot ashbe" asks
+            # when the money comes back). An English one reads on ("never received my refund").
+            after = [] if _closes(tokens, at) else [k for k in keys[at + 1 :] if len(k) >= 2]
+            found.append((head, frozenset(before + after[:CONTEXT])))
     return found
+
+
+def _closes(tokens: list[str], at: int) -> bool:
+    """Whether the negation of the word at ``at`` is Bangla's, which ends the clause: a negator
+    word right after it (আসে না, ashe nai) or a negating ending on it (আসেনি, hoyni)."""
+    if at + 1 < len(tokens) and tokens[at + 1] in _AFTER:
+        return True
+    return 0 <= at < len(tokens) and bool(_ending(tokens[at]))
 
 
 def _key(word: str) -> str:
     return skeleton(stem(word)) or word
+
+
+#: Function words ("er", "theke", "korte", "the"): never what a negation is about.
+_FUNCTION = frozenset(normalize(w) for w in STOP_WORDS.split())
+
+
+def content_keys(text: str) -> frozenset[str]:
+    """The consonant skeletons of the words of ``text`` that are not function words: what a
+    negation's context is compared with (a skeleton as short as "ar", from "er", would
+    otherwise begin "ard", order)."""
+    return frozenset(_key(w) for w in words(text) if w not in _FUNCTION)
 
 
 def _negations(tokens: list[str]) -> list[tuple[int, str]]:

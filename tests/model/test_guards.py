@@ -75,6 +75,14 @@ INCIDENTAL = [
         "The colour wasn't what I expected. How long does a refund take?",
     ),
     ("mixed", "Warranty claim কীভাবে করব?", "Phone টা চালু হচ্ছে না, warranty claim কীভাবে করব?"),
+    # A Bangla negation ends its clause, comma or not: "kobe ferot pabo" is a new statement.
+    (
+        "banglish",
+        "payment fail hole taka ferot pete koto din lage?",
+        "taka kete nise order hoy nai kobe ferot pabo",
+    ),
+    # Two-letter skeletons do not meet by their beginnings: পেয়েছি ("pc") is not পছন্দ ("pcnd").
+    ("mixed", "Color পছন্দ হয়নি, return করা যাবে?", "Parcel টা পেয়েছি, return করা যাবে?"),
 ]
 
 # (register, stored question, new question): rephrasings whose stored answer is right.
