@@ -20,11 +20,33 @@ def open_handoff(session: Session, *, chat_id: int) -> Handoff | None:
     )
 
 
+def _locked_chat(session: Session, chat_id: int) -> Chat | None:
+    """The chat as committed now, its row locked until this transaction ends.
+
+    Starting and ending a handoff read the chat's open handoff, then write. Two replicas on one
+    PostgreSQL doing so at once would each act on what it read: two open handoffs for one chat,
+    or one handoff ended twice (two "handed back" notices). Locking the chat row first makes the
+    second wait until the first commits, then read what the first left. FOR NO KEY UPDATE, the
+    lock an UPDATE of the chat takes anyway: it does not wait for transactions that only add
+    messages to the chat (their foreign key takes KEY SHARE). SQLite leaves the clause out; its
+    writers hold the whole file from their first statement (BEGIN IMMEDIATE, storage/db.py).
+    Both functions lock the chat before they touch a handoff row, so a start and an end of the
+    same chat at once queue instead of deadlocking. ``populate_existing``: a chat this session
+    loaded before is read again (its pending changes were flushed before the SELECT).
+    """
+    return session.scalar(
+        select(Chat)
+        .where(Chat.id == chat_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 def start_handoff(
     session: Session, *, chat_id: int, requested_by: str, agent_user_id: int | None = None
 ) -> Handoff:
     """Put a chat in human mode; an open handoff is reused (and claimed by the agent)."""
-    chat = session.get(Chat, chat_id)
+    chat = _locked_chat(session, chat_id)
     if chat is None:
         raise NotFound(f"no chat with id {chat_id}")
     handoff = open_handoff(session, chat_id=chat_id)
@@ -49,13 +71,26 @@ def start_handoff(
 def end_handoff(
     session: Session, *, chat_id: int, reason: str, actor_user_id: int | None = None
 ) -> Handoff:
-    """Hand a chat back to the bot."""
-    chat = session.get(Chat, chat_id)
+    """Hand a chat back to the bot.
+
+    Of two callers ending one handoff at once (an agent's /release in one replica, the idle
+    timeout in another), one ends it and writes the audit line; the other gets
+    :class:`NotFound`, as if the chat were back with the bot already, and tells nobody.
+    """
+    chat = _locked_chat(session, chat_id)
     handoff = open_handoff(session, chat_id=chat_id)
     if chat is None or handoff is None:
         raise NotFound(f"chat {chat_id} is not in human mode")
-    handoff.ended_at = utcnow()
-    handoff.end_reason = reason
+    # The UPDATE decides, not what was read: only the one that finds the handoff still open
+    # ends it, even were the lock above missing (SQLite has none; its file lock serializes).
+    # It also sets ended_at and end_reason on ``handoff`` (synchronize_session="auto").
+    ended = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    if ended.rowcount != 1:
+        raise NotFound(f"chat {chat_id} is not in human mode")
     chat.mode = "bot"
     session.flush()
     audit(

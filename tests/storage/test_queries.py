@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from migrations.runner import upgrade
 from storage import conversations as conv
 from storage import corrections as corr
 from storage import handoffs, leases, registry, staff
-from storage.db import Database
-from storage.errors import Conflict, InvalidValue, NotFound
-from storage.models import AuditLog, Correction, Message, Staff
+from storage.db import Database, is_sqlite
+from storage.errors import Conflict, InvalidValue, NotFound, StorageError
+from storage.models import AuditLog, Chat, Correction, Handoff, Message, Staff
+
+T = TypeVar("T")
+# How long a racing thread waits for the other before the test gives up (a hang guard only).
+RACE_WAIT_S = 60
 
 
 def _count(database: Database, model: type) -> int:
@@ -157,6 +168,136 @@ def test_approved_and_handoff_pairs(database: Database) -> None:
         assert handoffs.handoff_pairs(session) == [("refund?", "5 days.", None)]
     with pytest.raises(NotFound), database.write() as session:
         handoffs.end_handoff(session, chat_id=chat.id, reason="released")
+
+
+@pytest.fixture(params=["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)])
+def race_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database of each kind, by URL: each racer opens its own pool on it."""
+    url = request.getfixturevalue(request.param)
+    upgrade(url)
+    return url
+
+
+def _in_one(url: str, work: Callable[[Session], T], *, write: bool = True) -> T:
+    """``work`` in a transaction of a process of its own (its own pool and write lock)."""
+    database = Database(url)
+    try:
+        with database.write() if write else database.read() as session:
+            return work(session)
+    finally:
+        database.dispose()
+
+
+def _chat(session: Session, *, handed_off: bool) -> int:
+    customer = conv.upsert_customer(session, telegram_user_id=1001, display_name="Rahim")
+    chat = conv.upsert_chat(session, telegram_chat_id=1001, customer_id=customer.id)
+    if handed_off:
+        handoffs.start_handoff(session, chat_id=chat.id, requested_by="customer")
+    return chat.id
+
+
+def _overlapping(
+    url: str, first: Callable[[Session], object], second: Callable[[Session], object]
+) -> list[str]:
+    """Run ``first`` and ``second`` in two replicas' write transactions that overlap.
+
+    ``first`` does its work and keeps its transaction, locks and all, open while ``second``
+    starts. On PostgreSQL it commits only once ``second`` is seen waiting for one of its locks
+    (or has finished without waiting), so the two surely overlap; on SQLite ``second`` starts
+    while ``first`` holds the file's write lock. Returns each one's outcome: "done", or the
+    name of the storage error it raised.
+    """
+    replicas = (Database(url), Database(url))  # two processes: two pools, two write locks
+    postgres = not is_sqlite(replicas[0].engine)
+    holding, trying = threading.Event(), threading.Event()
+    second_pid: list[int] = []
+    outcomes = ["unfinished", "unfinished"]
+
+    def run(index: int, work: Callable[[Session], object]) -> None:
+        try:
+            if index == 1:
+                holding.wait(RACE_WAIT_S)
+                if not postgres:
+                    trying.set()  # the write below waits for the first's lock on the file
+            with replicas[index].write() as session:
+                if index == 1 and postgres:
+                    second_pid.append(session.scalar(sql("SELECT pg_backend_pid()")))
+                work(session)
+                if index == 0:
+                    holding.set()
+                    trying.wait(RACE_WAIT_S)
+            outcomes[index] = "done"
+        except StorageError as error:
+            outcomes[index] = type(error).__name__
+        finally:
+            holding.set()
+
+    def second_waits() -> bool:
+        with replicas[0].engine.connect() as connection:
+            query = sql("SELECT cardinality(pg_blocking_pids(:pid)) > 0")
+            return bool(second_pid and connection.scalar(query, {"pid": second_pid[0]}))
+
+    threads = [threading.Thread(target=run, args=(n, w)) for n, w in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + RACE_WAIT_S
+    while postgres and threads[1].is_alive() and not second_waits():
+        assert time.monotonic() < deadline, "the second transaction neither waited nor ended"
+        time.sleep(0.01)
+    trying.set()
+    for thread in threads:
+        thread.join(RACE_WAIT_S)
+    for database in replicas:
+        database.dispose()
+    return outcomes
+
+
+def _handoff_state(session: Session) -> tuple[str, list[tuple[str | None, int | None]], int]:
+    """(chat mode, (end reason, agent) of each handoff, number of handoff.end audit lines)."""
+    rows = session.execute(select(Handoff.end_reason, Handoff.agent_user_id).order_by(Handoff.id))
+    ends = select(func.count()).select_from(AuditLog).where(AuditLog.action == "handoff.end")
+    mode = session.scalars(select(Chat.mode)).one()
+    return mode, [(reason, agent) for reason, agent in rows], session.scalar(ends) or 0
+
+
+def test_a_handoff_ended_twice_at_once_ends_once(race_url: str) -> None:
+    chat_id = _in_one(race_url, lambda s: _chat(s, handed_off=True))
+    outcomes = _overlapping(
+        race_url,
+        lambda s: handoffs.end_handoff(s, chat_id=chat_id, reason="released", actor_user_id=7),
+        lambda s: handoffs.end_handoff(s, chat_id=chat_id, reason="timeout"),
+    )
+    assert outcomes == ["done", "NotFound"]  # the loser sends no "handed back" notice
+    assert _in_one(race_url, _handoff_state, write=False) == ("bot", [("released", None)], 1)
+    # Ending it again later is refused the same way and writes nothing.
+    with pytest.raises(NotFound):
+        _in_one(race_url, lambda s: handoffs.end_handoff(s, chat_id=chat_id, reason="timeout"))
+    assert _in_one(race_url, _handoff_state, write=False) == ("bot", [("released", None)], 1)
+
+
+def test_a_handoff_started_twice_at_once_is_one_handoff(race_url: str) -> None:
+    chat_id = _in_one(race_url, lambda s: _chat(s, handed_off=False))
+    outcomes = _overlapping(
+        race_url,
+        lambda s: handoffs.start_handoff(s, chat_id=chat_id, requested_by="customer"),
+        lambda s: handoffs.start_handoff(s, chat_id=chat_id, requested_by="agent", agent_user_id=7),
+    )
+    assert outcomes == ["done", "done"]
+    # One open handoff, claimed by the agent.
+    assert _in_one(race_url, _handoff_state, write=False) == ("human", [(None, 7)], 0)
+
+
+def test_a_takeover_while_the_handoff_ends_opens_a_new_one(race_url: str) -> None:
+    chat_id = _in_one(race_url, lambda s: _chat(s, handed_off=True))
+    outcomes = _overlapping(
+        race_url,
+        lambda s: handoffs.end_handoff(s, chat_id=chat_id, reason="timeout"),
+        lambda s: handoffs.start_handoff(s, chat_id=chat_id, requested_by="agent", agent_user_id=7),
+    )
+    assert outcomes == ["done", "done"]
+    # Not the takeover lost on a handoff that ended under it, nor human mode without a handoff.
+    expected = ("human", [("timeout", None), (None, 7)], 1)
+    assert _in_one(race_url, _handoff_state, write=False) == expected
 
 
 def test_staff_roles_and_audit(database: Database) -> None:
