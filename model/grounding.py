@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy as np
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_nothing
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans, concepts_of
+from model.text.entities import places, regions
 from model.text.translit import words
 
 __all__ = [
@@ -89,6 +91,7 @@ WANTS: dict[str, frozenset[str]] = {
     "percent": frozenset({"percent"}),
     "duration": frozenset({"duration", "day", "hour", "minute", "when"}),
     "when": frozenset({"when", "duration", "day", "hour", "minute"}),
+    "contact": frozenset({"contact"}),
 }
 UNANSWERED = 0.5
 
@@ -266,7 +269,7 @@ def _pick(
     the same thing (its answer alike) answers in its place when there is one.
     """
     order = registers or READABLE.get(register, READABLE["bilingual"])
-    wants = [WANTS[name] for name in dict.fromkeys(concepts_of(words(question))) if name in WANTS]
+    asked = _Asked.of(question)
     candidates = {r: _candidates(index, topic, r, scores, CANDIDATES) for r in READABLE[register]}
     context = [i for found in candidates.values() for i in found]
     size = 1 if topic.startswith("#") else index.topic_size(topic)
@@ -280,7 +283,7 @@ def _pick(
             (
                 (
                     (float(scores[i]) + q + ANSWER_WEIGHT * a)
-                    * UNANSWERED ** _unmet(index, i, wants),
+                    * UNANSWERED ** asked.unmet(index.entries[i]),
                     float(scores[i]),
                     i,
                 )
@@ -316,13 +319,72 @@ def _pick(
     return None, refused
 
 
-def _unmet(index: RetrievalIndex, at: int, wants: Sequence[frozenset[str]]) -> int:
-    """How many of the question's wants entry ``at`` gives nothing for."""
-    if not wants:
-        return 0
-    entry = index.entries[at]
-    given = set(concepts_of(words(entry.question))) | set(concepts_of(words(entry.answer)))
-    return sum(not (want & given) for want in wants)
+@dataclass(frozen=True)
+class _Asked:
+    """What a question asks for, to tell the entries of its topic that answer it."""
+
+    concepts: frozenset[str]
+    wants: tuple[frozenset[str], ...]
+    """Concepts of which an answering entry gives one each (:data:`WANTS`)."""
+    regions: frozenset[str]
+    """Delivery regions named: an entry that speaks of none of them answers for elsewhere."""
+
+    @classmethod
+    def of(cls, question: str) -> _Asked:
+        tokens = words(question)
+        spans = concept_spans(tokens)
+        wanted = [
+            name
+            for start, end, name in spans
+            if name in WANTS and not (end - start == 1 and tokens[start] in _NEEDS)
+        ]
+        wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
+        named = regions(question) if places(question) or _REGION_HINTS & set(tokens) else set()
+        return cls(frozenset(name for _, _, name in spans), wants, frozenset(named))
+
+    def unmet(self, entry: Entry) -> int:
+        """How many of the question's wants ``entry`` leaves unmet: a want its question and
+        answer give nothing for, a region they never speak of, and a condition its question
+        asks about that this question does not ("free delivery pawa jay?" for "shipping koto
+        tk", :data:`CONDITIONS`)."""
+        given = _gives(entry)
+        unmet = sum(not (want & given.concepts) for want in self.wants)
+        unmet += len(self.regions - given.regions)
+        return unmet + len(given.conditions - self.concepts)
+
+
+#: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
+_NEEDS = frozenset({"lage", "lagbe", "লাগে", "লাগবে", "take", "takes"})
+#: Words that name a region without a place name ("ঢাকার বাইরে", "remote upazila"); a bare
+#: "district" does not ("কয়টা district-এ delivery দেন?" asks how many).
+_REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upazila", "উপজেলা"})
+
+#: Concepts that make a question about one case of its topic: an entry asking about free
+#: delivery, a minimum or a limit answers that case, not the topic's general question.
+CONDITIONS = frozenset({"free", "minimum", "limit", "percent"})
+#: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.
+_STATEMENTS = re.compile(r"[,;.!?।\n]+")
+
+
+@dataclass(frozen=True)
+class _Gives:
+    concepts: frozenset[str]
+    regions: frozenset[str]
+    conditions: frozenset[str]
+
+
+@lru_cache(maxsize=16384)
+def _gives(entry: Entry) -> _Gives:
+    """What an entry's question and answer speak of (entries are immutable: cached)."""
+    text = f"{entry.question}\n{entry.answer}"
+    concepts = frozenset(concepts_of(words(text)))
+    found: set[str] = set()
+    for statement in _STATEMENTS.split(text):
+        found |= regions(statement)
+    if concepts & {"district", "outside"}:
+        found.add("district")  # "অন্য জেলায়", "other district towns"
+    conditions = frozenset(concepts_of(words(entry.question))) & CONDITIONS
+    return _Gives(concepts, frozenset(found), conditions)
 
 
 def _in_own_register(

@@ -18,14 +18,18 @@ __all__ = ["CONCEPTS", "GOODS", "INSTRUMENTS", "PLACES", "REGION_WORDS", "STOP_W
 
 def _groups(block: str) -> dict[str, tuple[str, ...]]:
     """``name: spelling, spelling…`` groups into a dict; a spelling may hold spaces, and a
-    group may go on over indented lines that start without a name."""
+    group may go on over indented lines that start without a name (a line that does not end
+    with a comma goes on with the same spelling)."""
     text: dict[str, str] = {}
     name = ""
     for line in block.strip().splitlines():
         head, colon, rest = line.strip().partition(":")
         if colon and head.isidentifier():
             name, line = head, rest
-        text[name] = f"{text.get(name, '')},{line}"
+            text[name] = line
+            continue
+        # A spelling wrapped over two lines ("ar" / "lagbe na") is one spelling.
+        text[name] = f"{text[name]} {line.strip()}"
     return {n: tuple(s.strip() for s in t.split(",") if s.strip()) for n, t in text.items()}
 
 
@@ -59,8 +63,8 @@ CONCEPTS = _groups(
         ferot dewa jinisher taka, ferot deya jinish er taka, returned item's money, money for a
         returned item
     money: money, taka, tk, টাকা, ৳, bdt, poisa, পয়সা, balance, ব্যালান্স, ব্যালেন্স, amount
-    fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping
-        cost, extra, fine, jorimana, জরিমানা, penalty
+    fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping,
+        shipping cost, extra, fine, jorimana, জরিমানা, penalty
     free: free, ফ্রি, ফ্রী, maf, মাফ, no charge, free of charge, binamulle, বিনামূল্যে
     delivery: rowna, রওনা, dispatch, dispatched, on the way, delivery, deliver, delivered,
         delivary, shipping, ship, shipped, courier, ডেলিভারি, কুরিয়ার, পাঠানো, pathano, pathate,
@@ -70,8 +74,8 @@ CONCEPTS = _groups(
         পাই, hate pabo, হাতে, hate, in hand
     pay: pay, payment, paid, paying, porishodh, পরিশোধ, পেমেন্ট, dam dibo, transaction, lenden,
         লেনদেন
-    cod: pay on delivery, pay at the door, ডেলিভারির সময় পরিশোধ, হাতে পেয়ে payment, hate peye
-        payment, cash on delivery, cod, hate peye taka, হাতে পেয়ে টাকা, cash
+    cod: pay on delivery, pay at the door, ডেলিভারির সময় পরিশোধ, হাতে পেয়ে payment, hate peye,
+        hate peye payment, হাতে পেয়ে, cash on delivery, cod, hate peye taka, হাতে পেয়ে টাকা, cash
     card: card, cards, কার্ড, credit card, debit card, visa, mastercard, master card, amex, bank
         card
     mfs: bkash, nagad, rocket, বিকাশ, নগদ, রকেট, mobile banking, মোবাইল ব্যাংকিং, mfs
@@ -115,13 +119,13 @@ CONCEPTS = _groups(
     bill: bill, বিল, electricity, biddut, বিদ্যুৎ, current bill, gas, গ্যাস, water, wasa,
         internet bill, utility
     pickup: pickup, pick up, pick-up, collect, collection point, tulte, তুলতে, tule, point,
-        পয়েন্ট, hub, counter, nije giye, নিজে গিয়ে, pickup location, pick-up location, collection
-        centre, collection center
+        পয়েন্ট, hub, counter, nije giye, নিজে গিয়ে, pickup location, pick-up location, collection,
+        collection centre, collection center
     contact: helpline, হেল্পলাইন, হটলাইন, call center, কল সেন্টার, support number, customer
         care, contact, call, mail, dial, reach you, hotline, number, nombor, নম্বর, নাম্বার, email,
-        e-mail, ইমেইল, jogajog, যোগাযোগ, phone, ফোন, office, অফিস
+        ইমেইল, jogajog, যোগাযোগ, phone, ফোন, office, অফিস
     agent: agent, human, manush, মানুষ, person, representative, এজেন্ট, kotha bolte, কথা বলতে,
-        talk, live chat, operator, staff
+        talk, live chat, operator, your staff, support staff, service staff
     seller: seller, marketplace, মার্কেটপ্লেস, mal tulte, মাল তুলতে, list my products, sale,
         sales, sell, selling, bikri, বিক্রি, বিক্রেতা, shop, dokan, দোকান, merchant, vendor, becha,
         বেচা, business, babsa, ব্যবসা

@@ -285,3 +285,45 @@ def test_a_question_about_the_money_of_a_return_is_about_the_refund() -> None:
     assert "c:refund" in features("I returned the lamp on Monday, when does my money arrive?")
     assert "c:refund" in features("ঘড়িটা ফেরত পাঠালাম, টাকাটা কবে পাব?")
     assert "c:refund" not in features("How many days do I have to send a lamp back?")
+
+
+def test_what_an_entry_leaves_unmet() -> None:
+    # A region named by a place or "outside Dhaka" must be spoken of; a bare "district" is none.
+    from model.grounding import _Asked
+
+    sylhet = _Asked.of("Sylhet e parcel koydin e pabo?")
+    assert sylhet.regions == {"district"}
+    assert not _Asked.of("কয়টা district এ delivery দেন?").regions
+    assert sylhet.unmet(Entry("parcel kobe pabo?", "Holiday te 1 din beshi.", "banglish")) == 1
+    assert sylhet.unmet(Entry("Khulna te koydin?", "Dhakar baire 3-5 din.", "banglish")) == 0
+    # An entry asking about a condition (free delivery) answers that case only.
+    fee = _Asked.of("shipping e koto tk dite hobe?")
+    assert fee.unmet(Entry("koto takar order e free delivery?", "2,000 tk theke.", "banglish"))
+    assert not fee.unmet(Entry("delivery charge koto?", "Dhakay 60 tk.", "banglish"))
+    # "lagbe" alone (it takes) asks for no duration.
+    assert not _Asked.of("pathaite koto tk lagbe?").wants
+    assert _Asked.of("pathaite koto din lagbe?").wants
+
+
+def test_a_fee_question_is_not_answered_with_the_free_delivery_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench.retrieval import knowledge
+    from model import grounding
+
+    index = RetrievalIndex(knowledge())
+    free = "2,000 taka ba tar beshi order korle desher je kono jaygay delivery free."
+    assert ground(index, "pathaite koto tk lagbe?", "banglish").answer != free
+    monkeypatch.setattr(grounding, "UNANSWERED", 1.0)  # what the wants change
+    assert ground(index, "pathaite koto tk lagbe?", "banglish").answer == free
+
+
+def test_a_spelling_wrapped_over_two_lines_stays_one_spelling() -> None:
+    # "ar" / "lagbe na" over a line break is "ar lagbe na" (do not need any more), not "ar" (and)
+    # as a cancel word; "e-mail" is no concept for the Banglish "e" (in).
+    from model.text.concepts import CONCEPTS
+
+    assert "ar lagbe na" in CONCEPTS["cancel"] and "ar" not in CONCEPTS["cancel"]
+    assert "chilo na" in CONCEPTS["damaged"] and "na" not in CONCEPTS["damaged"]
+    assert "c:cancel" not in features("order ar invoice kothay pabo")
+    assert "c:contact" not in features("Sylhet e parcel pathate koydin lage?")
