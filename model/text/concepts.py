@@ -65,7 +65,8 @@ CONCEPTS = _groups(
     money: money, taka, tk, টাকা, ৳, bdt, poisa, পয়সা, balance, ব্যালান্স, ব্যালেন্স, amount
     fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping,
         shipping cost, extra, fine, jorimana, জরিমানা, penalty
-    free: free, ফ্রি, ফ্রী, maf, মাফ, no charge, free of charge, binamulle, বিনামূল্যে
+    free: free, ফ্রি, ফ্রী, maf, মাফ, no charge, free of charge, binamulle, বিনামূল্যে, waive, waived,
+        skip the fee, skip
     delivery: rowna, রওনা, dispatch, dispatched, on the way, delivery, deliver, delivered,
         delivary, shipping, ship, shipped, courier, ডেলিভারি, কুরিয়ার, পাঠানো, pathano, pathate,
         পাঠাতে, pathaben, পাঠাবেন, send, parcel, পার্সেল, porcel, package, pouchabe, পৌঁছাবে, reach,
@@ -104,7 +105,7 @@ CONCEPTS = _groups(
     warranty: warranty, guarantee, ওয়ারেন্টি, গ্যারান্টি, warrenty, service center, repair
     promo: promo, promo code, coupon, voucher, discount, offer, char, ছাড়, কুপন, প্রোমো, প্রোমো
         কোড, coupon code
-    emi: tenure, months, month, mash, মাস, masher, মাসের, period, periods, split my payment,
+    emi: tenure, months, month, mash, মাস, masher, মাসের, period, periods, split my payment, split,
         split payment, mase mase, মাসে মাসে, monthly installment, emi, installment, instalment,
         installments, kisti, কিস্তি, ইএমআই, monthly payment
     otp: code i got, sms code, ফোনে আসা কোড, one-time code, otp, ওটিপি, verification code, one
