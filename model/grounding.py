@@ -347,10 +347,13 @@ class _Asked:
         answer give nothing for, a region they never speak of, and a condition its question
         asks about that this question does not ("free delivery pawa jay?" for "shipping koto
         tk", :data:`CONDITIONS`)."""
-        given = _gives(entry)
-        unmet = sum(not (want & given.concepts) for want in self.wants)
-        unmet += len(self.regions - given.regions)
-        return unmet + len(given.conditions - self.concepts)
+        unmet = len(_conditions_asked(entry) - self.concepts)
+        if self.wants:
+            given = _concepts_given(entry)
+            unmet += sum(not (want & given) for want in self.wants)
+        if self.regions:
+            unmet += len(self.regions - _regions_given(entry))
+        return unmet
 
 
 #: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
@@ -366,25 +369,28 @@ CONDITIONS = frozenset({"free", "minimum", "limit", "percent"})
 _STATEMENTS = re.compile(r"[,;.!?।\n]+")
 
 
-@dataclass(frozen=True)
-class _Gives:
-    concepts: frozenset[str]
-    regions: frozenset[str]
-    conditions: frozenset[str]
+@lru_cache(maxsize=16384)
+def _concepts_given(entry: Entry) -> frozenset[str]:
+    """The concepts an entry's question and answer speak of (entries are immutable: cached;
+    each part is read only when a question needs it, so a cold lookup stays cheap)."""
+    return frozenset(concepts_of(words(f"{entry.question}\n{entry.answer}")))
 
 
 @lru_cache(maxsize=16384)
-def _gives(entry: Entry) -> _Gives:
-    """What an entry's question and answer speak of (entries are immutable: cached)."""
-    text = f"{entry.question}\n{entry.answer}"
-    concepts = frozenset(concepts_of(words(text)))
+def _regions_given(entry: Entry) -> frozenset[str]:
+    """The delivery regions an entry's question and answer speak of, statement by statement."""
     found: set[str] = set()
-    for statement in _STATEMENTS.split(text):
+    for statement in _STATEMENTS.split(f"{entry.question}\n{entry.answer}"):
         found |= regions(statement)
-    if concepts & {"district", "outside"}:
+    if _concepts_given(entry) & {"district", "outside"}:
         found.add("district")  # "অন্য জেলায়", "other district towns"
-    conditions = frozenset(concepts_of(words(entry.question))) & CONDITIONS
-    return _Gives(concepts, frozenset(found), conditions)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=16384)
+def _conditions_asked(entry: Entry) -> frozenset[str]:
+    """The conditions an entry's question asks about (:data:`CONDITIONS`)."""
+    return frozenset(concepts_of(words(entry.question))) & CONDITIONS
 
 
 def _in_own_register(
