@@ -62,6 +62,21 @@ def _key(word: str) -> str:
 
 _STOP = frozenset(_key(w) for w in STOP_WORDS.split())
 
+
+def _concept_key(word: str) -> str:
+    """How a word is looked up in the concept table: :func:`_key`, unless stemming cut a word
+    of four letters or more down to two ("thake" → "ta", "offer" → "of", "chuti" → "cu"),
+    where it would meet the commonest short words ("order ta", "of"); then its light fold
+    whole."""
+    if word in _WHOLE:
+        return spell(word)
+    key = _key(word)
+    return spell(word) if len(key) <= 2 and len(word) >= 4 else key
+
+
+#: Words whose stem is another concept's word: "code" stems to "cod" (cash on delivery).
+_WHOLE = frozenset({"code"})
+
 #: Weight of each feature family (see the module doc).
 WEIGHTS = {"k": 1.0, "f": 0.6, "c": 1.6, "n": 1.2, "p": 0.5, "r": 1.0}
 
@@ -106,7 +121,7 @@ def _phrases() -> tuple[dict[tuple[str, ...], str], dict[str, str]]:
         for spelling in spellings:
             tokens = words(spelling)
             if tokens:
-                table.setdefault(tuple(_key(w) for w in tokens), name)
+                table.setdefault(tuple(_concept_key(w) for w in tokens), name)
             if len(tokens) == 1 and len(key := fold(stem(tokens[0]))) >= _FOLD_MIN:
                 folded.setdefault(key, name)
     return table, folded
@@ -121,7 +136,7 @@ def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the concepts named in a sequence of :func:`words`, longest
     phrase first, left to right; a word no spelling has is looked up by its fold too."""
     table, folded = _phrases()
-    keys = [_key(t) for t in tokens]
+    keys = [_concept_key(t) for t in tokens]
     found: list[tuple[int, int, str]] = []
     i = 0
     while i < len(keys):

@@ -109,7 +109,7 @@ CONCEPTS = _groups(
         split payment, mase mase, মাসে মাসে, monthly installment, emi, installment, instalment,
         installments, kisti, কিস্তি, ইএমআই, monthly payment
     otp: code i got, sms code, ফোনে আসা কোড, one-time code, otp, ওটিপি, verification code, one
-        time password, login code, লগইন কোড, login er code
+        time password, login code, লগইন কোড, login er code, code
     login: login, log in, sign in, signin, লগইন, dhukte, ঢুকতে, dukte, logout
     account: account, অ্যাকাউন্ট, একাউন্ট, profile, প্রোফাইল
     delete: off korte, account off, permanently, delete, remove, close, deactivate, muche, মুছে,

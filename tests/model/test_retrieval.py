@@ -327,3 +327,13 @@ def test_a_spelling_wrapped_over_two_lines_stays_one_spelling() -> None:
     assert "chilo na" in CONCEPTS["damaged"] and "na" not in CONCEPTS["damaged"]
     assert "c:cancel" not in features("order ar invoice kothay pabo")
     assert "c:contact" not in features("Sylhet e parcel pathate koydin lage?")
+
+
+def test_a_word_stemmed_to_two_letters_does_not_meet_the_short_words() -> None:
+    # "thake" and "offer" stem to "ta" and "of": the Banglish classifier and the English
+    # preposition must not carry their concepts; "code" (stem "cod") is no cash on delivery.
+    assert "c:valid" not in features("amar order ta kothay")
+    assert "c:promo" not in features("the status of my order")
+    assert "c:valid" in features("promo code koto din thake?")
+    assert "c:promo" in features("ekhon kono offer ache?")
+    assert "c:cod" not in features("code ashe nai") and "c:cod" in features("cod hobe?")
