@@ -54,6 +54,8 @@ CONCEPTS = _groups(
     change: change, edit, update, modify, bodlano, bodlate, bodlabo, bodol, বদল, বদলানো, বদলাতে,
         বদলাব, পরিবর্তন, poriborton, thik kora, correct
     address: address, thikana, ঠিকানা, addres, adress
+    home: home, basha, basa, basay, bashay, বাসা, বাসায়, বাসার, bari, barite, বাড়ি, বাড়িতে, ghore,
+        ঘরে, house, at home
     return: return, returned, returning, ferot, firot, ফেরত, send back, sent back, take back,
         give back, exchange, bodle,
         replace
