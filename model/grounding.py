@@ -82,9 +82,10 @@ def hedged(answer: str) -> bool:
 
 
 #: What a question asks for, and the concepts of an answer that give it: "সর্বোচ্চ কত টাকা"
-#: wants a limit, "koydin lagbe" a time. An entry of the topic whose question and answer give
-#: none of them answers another question of the topic ("COD-te extra charge ache?" for "COD
-#: koto taka porjonto?"), so its rank is multiplied by :data:`UNANSWERED` per such want.
+#: wants a limit, "koydin lagbe" a time, "kon number e call dibo" a contact. An entry of the
+#: topic whose question and answer give none of them answers another question of the topic
+#: ("COD-te extra charge ache?" for "COD koto taka porjonto?"), so its rank is multiplied by
+#: :data:`UNANSWERED` per such want.
 WANTS: dict[str, frozenset[str]] = {
     "limit": frozenset({"limit"}),
     "minimum": frozenset({"minimum"}),
