@@ -24,15 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 
+from model.asks import Asked
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_nothing
-from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans, concepts_of
-from model.text.entities import places, regions
+from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
 from model.text.translit import words
 
 __all__ = [
@@ -81,19 +80,7 @@ def hedged(answer: str) -> bool:
     return bool(_HEDGES.search(answer))
 
 
-#: What a question asks for, and the concepts of an answer that give it: "সর্বোচ্চ কত টাকা"
-#: wants a limit, "koydin lagbe" a time, "kon number e call dibo" a contact. An entry of the
-#: topic whose question and answer give none of them answers another question of the topic
-#: ("COD-te extra charge ache?" for "COD koto taka porjonto?"), so its rank is multiplied by
-#: :data:`UNANSWERED` per such want.
-WANTS: dict[str, frozenset[str]] = {
-    "limit": frozenset({"limit"}),
-    "minimum": frozenset({"minimum"}),
-    "percent": frozenset({"percent"}),
-    "duration": frozenset({"duration", "day", "hour", "minute", "when"}),
-    "when": frozenset({"when", "duration", "day", "hour", "minute"}),
-    "contact": frozenset({"contact"}),
-}
+#: What a pick multiplies an entry's rank by, per want it leaves unmet (:mod:`model.asks`).
 UNANSWERED = 0.5
 
 #: Entries of the chosen topic, per register, ranked again to pick the one that answers.
@@ -270,7 +257,7 @@ def _pick(
     the same thing (its answer alike) answers in its place when there is one.
     """
     order = registers or READABLE.get(register, READABLE["bilingual"])
-    asked = _Asked.of(question)
+    asked = Asked.of(question)
     candidates = {r: _candidates(index, topic, r, scores, CANDIDATES) for r in READABLE[register]}
     context = [i for found in candidates.values() for i in found]
     size = 1 if topic.startswith("#") else index.topic_size(topic)
@@ -318,80 +305,6 @@ def _pick(
                 break
             return _in_own_register(index, question, topic, order[0], i), None
     return None, refused
-
-
-@dataclass(frozen=True)
-class _Asked:
-    """What a question asks for, to tell the entries of its topic that answer it."""
-
-    concepts: frozenset[str]
-    wants: tuple[frozenset[str], ...]
-    """Concepts of which an answering entry gives one each (:data:`WANTS`)."""
-    regions: frozenset[str]
-    """Delivery regions named: an entry that speaks of none of them answers for elsewhere."""
-
-    @classmethod
-    def of(cls, question: str) -> _Asked:
-        tokens = words(question)
-        spans = concept_spans(tokens)
-        wanted = [
-            name
-            for start, end, name in spans
-            if name in WANTS and not (end - start == 1 and tokens[start] in _NEEDS)
-        ]
-        wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
-        named = regions(question) if places(question) or _REGION_HINTS & set(tokens) else set()
-        return cls(frozenset(name for _, _, name in spans), wants, frozenset(named))
-
-    def unmet(self, entry: Entry) -> int:
-        """How many of the question's wants ``entry`` leaves unmet: a want its question and
-        answer give nothing for, a region they never speak of, and a condition its question
-        asks about that this question does not ("free delivery pawa jay?" for "shipping koto
-        tk", :data:`CONDITIONS`)."""
-        unmet = len(_conditions_asked(entry) - self.concepts)
-        if self.wants:
-            given = _concepts_given(entry)
-            unmet += sum(not (want & given) for want in self.wants)
-        if self.regions:
-            unmet += len(self.regions - _regions_given(entry))
-        return unmet
-
-
-#: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
-_NEEDS = frozenset({"lage", "lagbe", "লাগে", "লাগবে", "take", "takes"})
-#: Words that name a region without a place name ("ঢাকার বাইরে", "remote upazila"); a bare
-#: "district" does not ("কয়টা district-এ delivery দেন?" asks how many).
-_REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upazila", "উপজেলা"})
-
-#: Concepts that make a question about one case of its topic: an entry asking about free
-#: delivery, a minimum or a limit answers that case, not the topic's general question.
-CONDITIONS = frozenset({"free", "minimum", "limit", "percent"})
-#: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.
-_STATEMENTS = re.compile(r"[,;.!?।\n]+")
-
-
-@lru_cache(maxsize=16384)
-def _concepts_given(entry: Entry) -> frozenset[str]:
-    """The concepts an entry's question and answer speak of (entries are immutable: cached;
-    each part is read only when a question needs it, so a cold lookup stays cheap)."""
-    return frozenset(concepts_of(words(f"{entry.question}\n{entry.answer}")))
-
-
-@lru_cache(maxsize=16384)
-def _regions_given(entry: Entry) -> frozenset[str]:
-    """The delivery regions an entry's question and answer speak of, statement by statement."""
-    found: set[str] = set()
-    for statement in _STATEMENTS.split(f"{entry.question}\n{entry.answer}"):
-        found |= regions(statement)
-    if _concepts_given(entry) & {"district", "outside"}:
-        found.add("district")  # "অন্য জেলায়", "other district towns"
-    return frozenset(found)
-
-
-@lru_cache(maxsize=16384)
-def _conditions_asked(entry: Entry) -> frozenset[str]:
-    """The conditions an entry's question asks about (:data:`CONDITIONS`)."""
-    return frozenset(concepts_of(words(entry.question))) & CONDITIONS
 
 
 def _in_own_register(

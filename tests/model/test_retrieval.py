@@ -289,20 +289,20 @@ def test_a_question_about_the_money_of_a_return_is_about_the_refund() -> None:
 
 def test_what_an_entry_leaves_unmet() -> None:
     # A region named by a place or "outside Dhaka" must be spoken of; a bare "district" is none.
-    from model.grounding import _Asked
+    from model.asks import Asked
 
-    sylhet = _Asked.of("Sylhet e parcel koydin e pabo?")
+    sylhet = Asked.of("Sylhet e parcel koydin e pabo?")
     assert sylhet.regions == {"district"}
-    assert not _Asked.of("কয়টা district এ delivery দেন?").regions
+    assert not Asked.of("কয়টা district এ delivery দেন?").regions
     assert sylhet.unmet(Entry("parcel kobe pabo?", "Holiday te 1 din beshi.", "banglish")) == 1
     assert sylhet.unmet(Entry("Khulna te koydin?", "Dhakar baire 3-5 din.", "banglish")) == 0
     # An entry asking about a condition (free delivery) answers that case only.
-    fee = _Asked.of("shipping e koto tk dite hobe?")
+    fee = Asked.of("shipping e koto tk dite hobe?")
     assert fee.unmet(Entry("koto takar order e free delivery?", "2,000 tk theke.", "banglish"))
     assert not fee.unmet(Entry("delivery charge koto?", "Dhakay 60 tk.", "banglish"))
     # "lagbe" alone (it takes) asks for no duration.
-    assert not _Asked.of("pathaite koto tk lagbe?").wants
-    assert _Asked.of("pathaite koto din lagbe?").wants
+    assert not Asked.of("pathaite koto tk lagbe?").wants
+    assert Asked.of("pathaite koto din lagbe?").wants
 
 
 def test_a_fee_question_is_not_answered_with_the_free_delivery_rule(
