@@ -57,6 +57,10 @@ class Asked:
         named = regions(question) if places(question) or _REGION_HINTS & set(tokens) else set()
         return cls(frozenset(name for _, _, name in spans), wants, frozenset(named))
 
+    def special(self, entry: Entry) -> bool:
+        """Whether ``entry``'s question asks about a case this question does not name."""
+        return bool(_conditions_asked(entry) - self.concepts)
+
     def unmet(self, entry: Entry) -> int:
         """How many of the question's wants ``entry`` leaves unmet: a want its question and
         answer give nothing for, a region they never speak of, and a condition its question
@@ -79,7 +83,7 @@ _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upa
 
 #: Concepts that make a question about one case of its topic: an entry asking about free
 #: delivery, a minimum or a limit answers that case, not the topic's general question.
-CONDITIONS = frozenset({"free", "minimum", "limit", "percent"})
+CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock"})
 #: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.
 _STATEMENTS = re.compile(r"[,;.!?।\n]+")
 

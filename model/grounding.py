@@ -172,7 +172,7 @@ def ground(
     related = _related(hits, register, config)
     if not votes:
         return Grounding(refused=refused, related=related, small_talk=talk)
-    topic, confidence = votes[0]
+    topic, confidence = _special_case_aside(votes, hits, question)
     if confidence >= config.knowledge_threshold:
         chosen, reason = _pick(index, vector, scores, question, topic, register, config)
         if chosen is not None:
@@ -207,6 +207,31 @@ def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]
     vector = index.vector(question)
     scores = index.scores(vector, question)
     return _votes(index, vector, index.search(vector, SEARCH_K, scores=scores))
+
+
+#: How close the second topic's vote must be to the first's to answer in its place when the
+#: first is about a special case the question does not name (:func:`_special_case_aside`).
+CLOSE_VOTE = 0.9
+
+
+def _special_case_aside(
+    votes: list[tuple[str, float]], hits: Sequence[Hit], question: str
+) -> tuple[str, float]:
+    """The topic to answer from: the first voted, unless every entry of it that was read asks
+    about a case the question does not name (:data:`model.asks.CONDITIONS`: out of stock,
+    free delivery…) while a topic voted almost as high has one that does not: "amar order
+    kobe ashbe?" is about delivery time, not about when an out-of-stock item comes back."""
+    if len(votes) < 2 or votes[1][1] < CLOSE_VOTE * votes[0][1]:
+        return votes[0]
+    asked = Asked.of(question)
+    special: dict[str, bool] = {}
+    for hit in hits:
+        if hit.entry.origin == "knowledge" and hit.entry.topic in (votes[0][0], votes[1][0]):
+            own = asked.special(hit.entry)
+            special[hit.entry.topic] = special.get(hit.entry.topic, True) and own
+    if special.get(votes[0][0]) and special.get(votes[1][0]) is False:
+        return votes[1]
+    return votes[0]
 
 
 def _votes(

@@ -135,8 +135,8 @@ CONCEPTS = _groups(
     invoice: invoice, download bill, bill download, bill copy, বিল কপি, vat, ভ্যাট, receipt,
         রসিদ, roshid, memo, মেমো, challan, ইনভয়েস
     stock: back in stock, abar pawa gele, আবার পাওয়া গেলে, sold out, stock out, শেষ হয়ে,
-        stock, out of stock, স্টক, preorder, pre-order, প্রি-অর্ডার, available, pawa jabe, পাওয়া
-        যাবে, notify me, restock, ashbe kobe
+        stock, out of stock, স্টক, স্টকে, preorder, pre-order, pre order, প্রি-অর্ডার, প্রি অর্ডার,
+        available, pawa jabe, পাওয়া যাবে, notify me, restock, ashbe kobe
     complaint: complain, complaint, obhijog, অভিযোগ, rude, behaviour, behavior, kharap, খারাপ,
         baje, বাজে, report, nalish, নালিশ
     greet: how are you, kemon achen, kemon acho, কেমন আছেন, কেমন আছো, hi, hello, hey, helo, hlw,
