@@ -326,7 +326,7 @@ def _pick(
                 continue
             if wanted == order[0]:
                 return index.entries[i], None
-            if i != ranked[0][2]:
+            if i != ranked[0][2] and not general:
                 break
             return _in_own_register(index, question, topic, order[0], i), None
     return None, refused

@@ -331,6 +331,9 @@ INSTRUMENTS: dict[str, str] = {
         "card": "card কার্ড visa ভিসা mastercard master amex credit ক্রেডিট debit ডেবিট",
         "bank": "bank ব্যাংক transfer ট্রান্সফার",
         "wallet": "wallet ওয়ালেট",
+        # Ways the company may not take: a question about one is not answered by the list of
+        # the ones it takes as if it were among them.
+        "foreign": "paypal পেপ্যাল payoneer পেওনিয়ার crypto bitcoin বিটকয়েন",
     }.items()
     for name in block.split()
 }

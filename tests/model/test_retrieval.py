@@ -354,3 +354,16 @@ def test_a_topic_about_a_special_case_gives_way_to_the_general_one(
     assert ground(index, question, "mixed").topic == "delivery_time"
     monkeypatch.setattr(grounding, "CLOSE_VOTE", 2.0)  # the first vote always stands
     assert ground(index, question, "mixed").topic == "preorder_stock"
+
+
+def test_a_refused_specific_question_falls_back_to_a_general_one_in_another_register() -> None:
+    # On the shipped knowledge base: the Bangla entries about one instrument are refused for
+    # bKash; the general "which methods" entry answers, in Bangla. PayPal is an instrument
+    # too, so its entry ("not among our methods") never answers for bKash, nor the list for it.
+    from bench.retrieval import knowledge
+
+    index = RetrievalIndex(knowledge())
+    answer = ground(index, "বিকাশে পেমেন্ট করা যাবে?", "bn").answer or ""
+    assert "বিকাশ, নগদ, রকেট" in answer
+    paypal = ground(index, "paypal diye pay kora jay?", "banglish").answer or ""
+    assert "PayPal" in paypal
