@@ -243,7 +243,7 @@ def negated(text: str) -> Counter[str]:
     "কিনা"/"kina" (whether), nouns with such endings (চিনি, company) and place names (Feni)
     are no negations; "no" before a digit is "number".
     """
-    return Counter(head for _, head in _negations(words(text)))
+    return Counter(head for _, head, _ in _negations(words(text)))
 
 
 #: Words read on each side of a negation, within its clause, for :func:`negation_contexts`.
@@ -264,22 +264,14 @@ def negation_contexts(text: str) -> list[tuple[str, frozenset[str]]]:
     for clause in _CLAUSE_END.split(text):
         tokens = words(clause)
         keys = [_key(w) if w not in _NEGATORS and w not in _FUNCTION else "" for w in tokens]
-        for at, head in _negations(tokens):
+        for at, head, closes in _negations(tokens):
             before = [k for k in keys[:at] if len(k) >= 2][-CONTEXT:]
             # A Bangla negation closes its clause: the negated verb comes last, so what follows
             # is the next statement even without a comma ("order hoy nai kobe ferot ashbe" asks
             # when the money comes back). An English one reads on ("never received my refund").
-            after = [] if _closes(tokens, at) else [k for k in keys[at + 1 :] if len(k) >= 2]
+            after = [] if closes else [k for k in keys[at + 1 :] if len(k) >= 2]
             found.append((head, frozenset(before + after[:CONTEXT])))
     return found
-
-
-def _closes(tokens: list[str], at: int) -> bool:
-    """Whether the negation of the word at ``at`` is Bangla's, which ends the clause: a negator
-    word right after it (আসে না, ashe nai) or a negating ending on it (আসেনি, hoyni)."""
-    if at + 1 < len(tokens) and tokens[at + 1] in _AFTER:
-        return True
-    return 0 <= at < len(tokens) and bool(_ending(tokens[at]))
 
 
 def _key(word: str) -> str:
@@ -297,9 +289,11 @@ def content_keys(text: str) -> frozenset[str]:
     return frozenset(_key(w) for w in words(text) if w not in _FUNCTION)
 
 
-def _negations(tokens: list[str]) -> list[tuple[int, str]]:
-    """(position of the negated word, its skeleton) of each negation in ``tokens``."""
-    found: list[tuple[int, str]] = []
+def _negations(tokens: list[str]) -> list[tuple[int, str, bool]]:
+    """(position of the negated word, its skeleton, whether the negation is Bangla's) of each
+    negation in ``tokens``: a negator after the word (আসে না, ashe nai) or a negating ending
+    (আসেনি, hoyni) is Bangla's and closes its clause; an English one reads on."""
+    found: list[tuple[int, str, bool]] = []
 
     def head(at: int) -> str:
         if 0 <= at < len(tokens):
@@ -312,12 +306,13 @@ def _negations(tokens: list[str]) -> list[tuple[int, str]]:
         if word in _NEGATORS:
             if word == "no" and index + 1 < len(tokens) and tokens[index + 1][0].isdigit():
                 continue
-            at = index - 1 if word in _AFTER else index + 1
-            found.append((at, head(at)))
+            bangla = word in _AFTER
+            at = index - 1 if bangla else index + 1
+            found.append((at, head(at), bangla))
         elif word.endswith("n't") or word in _CONTRACTIONS:
-            found.append((index + 1, head(index + 1)))
+            found.append((index + 1, head(index + 1), False))
         elif len(word) > 3 and (ending := _ending(word)):
-            found.append((index, skeleton(stem(word[: -len(ending)])) or word))
+            found.append((index, skeleton(stem(word[: -len(ending)])) or word, True))
     return found
 
 
