@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from model.retrieval import Entry, concept_spans, concepts_of
+from model.retrieval import Entry
+from model.text.concept_lookup import concept_spans, concepts_of
 from model.text.entities import places, regions
 from model.text.translit import words
 
@@ -83,7 +84,7 @@ _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upa
 
 #: Concepts that make a question about one case of its topic: an entry asking about free
 #: delivery, a minimum or a limit answers that case, not the topic's general question.
-CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock"})
+CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock", "holiday"})
 #: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.
 _STATEMENTS = re.compile(r"[,;.!?।\n]+")
 

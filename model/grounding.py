@@ -31,7 +31,8 @@ import numpy as np
 from model.asks import Asked
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_nothing
-from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex, concept_spans
+from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex
+from model.text.concept_lookup import concept_spans
 from model.text.translit import words
 
 __all__ = [
@@ -211,7 +212,7 @@ def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]
 
 #: How close the second topic's vote must be to the first's to answer in its place when the
 #: first is about a special case the question does not name (:func:`_special_case_aside`).
-CLOSE_VOTE = 0.9
+CLOSE_VOTE = 0.8
 
 
 def _special_case_aside(

@@ -35,17 +35,15 @@ from typing import Literal
 import numpy as np
 
 from model.embeddings import DENSE_WEIGHT, Encoder
-from model.text.concepts import CONCEPTS, STOP_WORDS
-from model.text.entities import regions
-from model.text.translit import fold, skeleton, spell, stem, words
+from model.text.concept_lookup import STOP_KEYS, concepts_of, key
+from model.text.entities import place_word, regions
+from model.text.translit import fold, skeleton, stem, words
 
 __all__ = [
     "MAX_CHARS",
     "Entry",
     "Hit",
     "RetrievalIndex",
-    "concept_spans",
-    "concepts_of",
     "features",
 ]
 
@@ -54,28 +52,6 @@ Origin = Literal["knowledge", "correction"]
 #: Characters of a question that retrieval reads; the rest of a longer message is ignored.
 MAX_CHARS = 1000
 
-
-def _key(word: str) -> str:
-    """How concepts and stop words are looked up: the light fold of the stem."""
-    return spell(stem(word))
-
-
-_STOP = frozenset(_key(w) for w in STOP_WORDS.split())
-
-
-def _concept_key(word: str) -> str:
-    """How a word is looked up in the concept table: :func:`_key`, unless stemming cut a word
-    of four letters or more down to two ("thake" → "ta", "offer" → "of", "chuti" → "cu"),
-    where it would meet the commonest short words ("order ta", "of"); then its light fold
-    whole."""
-    if word in _WHOLE:
-        return spell(word)
-    key = _key(word)
-    return spell(word) if len(key) <= 2 and len(word) >= 4 else key
-
-
-#: Words whose stem is another concept's word: "code" stems to "cod" (cash on delivery).
-_WHOLE = frozenset({"code"})
 
 #: Weight of each feature family (see the module doc).
 WEIGHTS = {"k": 1.0, "f": 0.6, "c": 1.6, "n": 1.2, "p": 0.5, "r": 1.0}
@@ -111,53 +87,6 @@ class Hit:
 COMPOUNDS: dict[str, frozenset[str]] = {"refund": frozenset({"return", "money"})}
 
 
-@lru_cache(maxsize=1)
-def _phrases() -> tuple[dict[tuple[str, ...], str], dict[str, str]]:
-    """Concept spellings: word sequences by their light keys (:func:`spell` of the stem) ->
-    concept, and one-word spellings by their folds -> concept."""
-    table: dict[tuple[str, ...], str] = {}
-    folded: dict[str, str] = {}
-    for name, spellings in CONCEPTS.items():
-        for spelling in spellings:
-            tokens = words(spelling)
-            if tokens:
-                table.setdefault(tuple(_concept_key(w) for w in tokens), name)
-            if len(tokens) == 1 and len(key := fold(stem(tokens[0]))) >= _FOLD_MIN:
-                folded.setdefault(key, name)
-    return table, folded
-
-
-_LONGEST = 3
-#: Folds shorter than this are too lossy to look concepts up by ("a" would meet "way").
-_FOLD_MIN = 4
-
-
-def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
-    """(start, end, concept) of the concepts named in a sequence of :func:`words`, longest
-    phrase first, left to right; a word no spelling has is looked up by its fold too."""
-    table, folded = _phrases()
-    keys = [_concept_key(t) for t in tokens]
-    found: list[tuple[int, int, str]] = []
-    i = 0
-    while i < len(keys):
-        for size in range(min(_LONGEST, len(keys) - i), 0, -1):
-            name = table.get(tuple(keys[i : i + size]))
-            if name is None and size == 1:
-                name = folded.get(fold(stem(tokens[i])))
-            if name is not None:
-                found.append((i, i + size, name))
-                i += size
-                break
-        else:
-            i += 1
-    return found
-
-
-def concepts_of(tokens: Sequence[str]) -> list[str]:
-    """The concepts of :func:`concept_spans`, in order."""
-    return [name for _, _, name in concept_spans(tokens)]
-
-
 def features(text: str) -> Counter[str]:
     """The features of ``text`` with their counts (before inverse document frequency)."""
     return Counter(dict(_features(text[:MAX_CHARS])))
@@ -173,7 +102,9 @@ def _features(text: str) -> tuple[tuple[str, int], ...]:
             counts["n:" + token.lstrip("0")[:16]] += 1
             continue
         base = stem(token)
-        if _key(base) in _STOP:
+        if key(base) in STOP_KEYS or place_word(token):
+            # A place counts by its delivery region (``r:``), not by its spelling: "Mohakhali,
+            # when will it reach me?" is the question stored as "I'm in Mirpur, when…".
             continue
         counts["f:" + fold(base)] += 1
         bones = skeleton(base)

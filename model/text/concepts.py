@@ -121,8 +121,8 @@ CONCEPTS = _groups(
         pack, mb, minute pack
     bill: bill, বিল, electricity, biddut, বিদ্যুৎ, current bill, gas, গ্যাস, water, wasa,
         internet bill, utility
-    pickup: pickup, pick up, pick-up, collect, collection point, tulte, তুলতে, tule, point,
-        পয়েন্ট, hub, counter, nije giye, নিজে গিয়ে, pickup location, pick-up location, collection,
+    pickup: pickup, pick up, pick-up, collect, collection point, tulte, তুলতে, tule,
+        hub, counter, nije giye, নিজে গিয়ে, pickup location, pick-up location, collection,
         collection centre, collection center
     contact: helpline, হেল্পলাইন, হটলাইন, call center, কল সেন্টার, support number, customer
         care, contact, call, mail, dial, reach you, hotline, number, nombor, নম্বর, নাম্বার, email,

@@ -147,7 +147,9 @@ def _keys(text: str) -> list[set[str]]:
         if word[0].isdigit():
             continue
         word = word.replace("'", "")
-        folded = {spell(word), spell(stem(word))}
+        # One ending off too: a name that ends like a suffix loses part of itself to the
+        # second ("উত্তরায়" → "উত্তরা" → "উত্ত").
+        folded = {spell(word), spell(stem(word, 1)), spell(stem(word))}
         keys.append({word} | {k for k in folded if len(k) >= _SHORTEST})
     return keys
 
@@ -162,6 +164,12 @@ def _find(kind: str, text: str) -> list[str]:
                 found.append(table[key])
                 break
     return found
+
+
+def place_word(word: str) -> bool:
+    """Whether one word of :func:`words` names a place (মিরপুরে, uttaray, sylhet)."""
+    table = _lookup()["place"]
+    return any(key in table for key in _keys(word)[0]) if not word[0].isdigit() else False
 
 
 def places(text: str) -> set[str]:

@@ -257,11 +257,11 @@ _TOKEN = re.compile(
 )
 
 
-def stem(word: str) -> str:
-    """``word`` without the Bangla case endings and classifiers glued to it (two at most:
-    অর্ডারটার → অর্ডার…, bkashe → bkash), the same stem for every form of the word."""
+def stem(word: str, times: int = 2) -> str:
+    """``word`` without the Bangla case endings and classifiers glued to it (``times`` at
+    most: অর্ডারটার → অর্ডার…, bkashe → bkash), the same stem for every form of the word."""
     base = word.split("-")[0] if "-" in word and not word[0].isdigit() else word
-    for _ in range(2):
+    for _ in range(times):
         for suffix in _SUFFIXES:
             if base.endswith(suffix) and len(base) - len(suffix) >= 3:
                 base = base[: -len(suffix)]

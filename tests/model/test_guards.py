@@ -188,6 +188,9 @@ def test_negations(text: str, count: int) -> None:
 def test_places_instruments_and_goods() -> None:
     assert places("Dhaka-তে থাকি") == {"dhaka"} == places("ঢাকায় থাকি") == places("dhakay thaki")
     assert places("Chittagong") == places("চট্টগ্রাম") == {"chattogram"}
+    # A name that ends like a case ending keeps it under the one glued on ("উত্তরা-য়").
+    assert places("উত্তরায় থাকি") == {"uttara"} == places("uttaray thaki")
+    assert regions("রামপুরায় অফিস") == {"dhaka"}
     assert regions("ঢাকার বাইরে") == {"district"} == regions("Sylhet")
     assert regions("a remote upazila of Bogura") == {"remote"}
     assert regions("Kolkata") == {"abroad"}

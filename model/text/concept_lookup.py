@@ -1,0 +1,100 @@
+"""Which customer-service concepts a text names (:data:`model.text.concepts.CONCEPTS`).
+
+A word meets a concept's spelling through its light key (:func:`key`: the light fold of its
+stem), through its fold when no spelling is written that way, and through its consonant
+skeleton when it was typed without vowels ("refnd"). Phrases are matched longest first.
+Retrieval (:mod:`model.retrieval`), the wants of a question (:mod:`model.asks`) and small talk
+(:mod:`model.grounding`) read concepts through here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+
+from model.text.concepts import CONCEPTS, STOP_WORDS
+from model.text.translit import fold, skeleton, spell, stem, words
+
+__all__ = ["STOP_KEYS", "concept_spans", "concepts_of", "key"]
+
+
+def key(word: str) -> str:
+    """How concepts and stop words are looked up: the light fold of the stem."""
+    return spell(stem(word))
+
+
+STOP_KEYS = frozenset(key(w) for w in STOP_WORDS.split())
+"""The keys of the stop words (:data:`model.text.concepts.STOP_WORDS`)."""
+
+
+def _concept_key(word: str) -> str:
+    """How a word is looked up in the concept table: :func:`key`, unless stemming cut a word
+    of four letters or more down to two ("thake" → "ta", "offer" → "of", "chuti" → "cu"),
+    where it would meet the commonest short words ("order ta", "of"); then its light fold
+    whole."""
+    if word in _WHOLE:
+        return spell(word)
+    found = key(word)
+    return spell(word) if len(found) <= 2 and len(word) >= 4 else found
+
+
+#: Words whose stem is another concept's word: "code" stems to "cod" (cash on delivery).
+_WHOLE = frozenset({"code"})
+
+
+@lru_cache(maxsize=1)
+def _phrases() -> tuple[dict[tuple[str, ...], str], dict[str, str], dict[str, str]]:
+    """Concept spellings: word sequences by their light keys (:func:`spell` of the stem) ->
+    concept, one-word spellings by their folds -> concept, and by their consonant skeletons
+    where one concept alone has that skeleton."""
+    table: dict[tuple[str, ...], str] = {}
+    folded: dict[str, str] = {}
+    bones: dict[str, set[str]] = defaultdict(set)
+    for name, spellings in CONCEPTS.items():
+        for spelling in spellings:
+            tokens = words(spelling)
+            if tokens:
+                table.setdefault(tuple(_concept_key(w) for w in tokens), name)
+            if len(tokens) == 1 and len(spelt := fold(stem(tokens[0]))) >= _FOLD_MIN:
+                folded.setdefault(spelt, name)
+            if len(tokens) == 1 and len(spelt := skeleton(stem(tokens[0]))) >= _BONES_MIN:
+                bones[spelt].add(name)
+    sole = {key: next(iter(names)) for key, names in bones.items() if len(names) == 1}
+    return table, folded, sole
+
+
+_LONGEST = 3
+#: Folds shorter than this are too lossy to look concepts up by ("a" would meet "way").
+_FOLD_MIN = 4
+#: Skeletons this long are specific enough to read a word typed without its vowels by
+#: ("refnd", "cncl"); shorter ones would meet other words.
+_BONES_MIN = 4
+
+
+def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(start, end, concept) of the concepts named in a sequence of :func:`words`, longest
+    phrase first, left to right; a word no spelling has is looked up by its fold, then its skeleton."""
+    table, folded, sole = _phrases()
+    keys = [_concept_key(t) for t in tokens]
+    found: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(keys):
+        for size in range(min(_LONGEST, len(keys) - i), 0, -1):
+            name = table.get(tuple(keys[i : i + size]))
+            if name is None and size == 1:
+                name = folded.get(fold(stem(tokens[i])))
+                if name is None and len(bones := skeleton(stem(tokens[i]))) >= _BONES_MIN:
+                    name = sole.get(bones)
+            if name is not None:
+                found.append((i, i + size, name))
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
+def concepts_of(tokens: Sequence[str]) -> list[str]:
+    """The concepts of :func:`concept_spans`, in order."""
+    return [name for _, _, name in concept_spans(tokens)]
