@@ -123,7 +123,8 @@ def eval_command(
         ),
     ] = None,
     split: Annotated[
-        str | None, typer.Option("--split", help="With --facts: only tune or unseen questions.")
+        str | None,
+        typer.Option("--split", help="With --facts: only the tune, unseen or fresh questions."),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -132,7 +132,7 @@ class FactsConfig:
     file: Path | None = None
     """Fact-check set (``None``: the shipped ``training/data/facts.jsonl``)."""
     split: str | None = None
-    """Only the questions of this split (``tune`` or ``unseen``); ``None``: all of them."""
+    """Only the questions of this split (``tune``, ``unseen`` or ``fresh``); ``None``: all."""
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     """Correction memory and knowledge lookup, as serving configures it."""
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)

@@ -55,16 +55,20 @@ def test_facts_load_and_are_balanced() -> None:
     assert set(by_register) == set(REGISTERS)
     for register in REGISTERS:
         assert by_register[register] >= 40, by_register
-        unseen = sum(q.register == register and q.split == "unseen" for q in rows)
+        first = [q for q in rows if q.register == register and q.split != "fresh"]
+        unseen = sum(q.split == "unseen" for q in first)
         # A third of the first 200 questions; the later, harder 96 are all for tuning.
-        assert 0.2 <= unseen / by_register[register] <= 0.4, (register, unseen)
+        assert 0.2 <= unseen / len(first) <= 0.4, (register, unseen)
+        # The fresh split: two questions per fact in every register, never tuned on.
+        fresh = sum(q.register == register and q.split == "fresh" for q in rows)
+        assert fresh == 2 * len({q.fact for q in rows}), (register, fresh)
     names = {q.fact for q in rows}
     assert len(names) >= 16
     for name in names:
         registers = {q.register for q in rows if q.fact == name}
         assert registers == set(REGISTERS), name
         splits = {q.split for q in rows if q.fact == name}
-        assert splits == {"tune", "unseen"}, name
+        assert splits == {"tune", "unseen", "fresh"}, name
     # All questions of a fact are judged by the same patterns.
     for name in names:
         assert len({(q.must, q.contradicts) for q in rows if q.fact == name}) == 1, name

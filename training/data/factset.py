@@ -41,7 +41,7 @@ __all__ = [
 FACTS_FILE = DATA_DIR / "facts.jsonl"
 PROBES_FILE = DATA_DIR / "reuse_probes.jsonl"
 REGISTERS = ("bn", "en", "banglish", "mixed")
-SPLITS = ("tune", "unseen")
+SPLITS = ("tune", "unseen", "fresh")
 DIFFERS_BY = ("negation", "amount", "order_id", "phone", "place", "product", "none")
 
 _FACT_KEYS = ("id", "fact", "topic", "register", "question", "must", "contradicts", "split")
