@@ -32,6 +32,7 @@ WANTS: dict[str, frozenset[str]] = {
     "duration": frozenset({"duration", "day", "hour", "minute", "when"}),
     "when": frozenset({"when", "duration", "day", "hour", "minute"}),
     "contact": frozenset({"contact"}),
+    "count": frozenset({"count"}),
 }
 
 
@@ -62,15 +63,21 @@ class Asked:
         """Whether ``entry``'s question asks about a case this question does not name."""
         return bool(_conditions_asked(entry) - self.concepts)
 
-    def unmet(self, entry: Entry) -> int:
+    def unmet(self, entry: Entry) -> float:
         """How many of the question's wants ``entry`` leaves unmet: a want its question and
         answer give nothing for, a region they never speak of, and a condition its question
         asks about that this question does not ("free delivery pawa jay?" for "shipping koto
         tk", :data:`CONDITIONS`)."""
-        unmet = len(_conditions_asked(entry) - self.concepts)
+        unmet: float = len(_conditions_asked(entry) - self.concepts)
         if self.wants:
             given = _concepts_given(entry)
-            unmet += sum(not (want & given) for want in self.wants)
+            asked = _concepts_asked(entry)
+            # A want only the answer gives, in passing, counts half: "maximum ৫০ টাকা" of
+            # cashback in an answer about paying by wallet is no answer to the wallet's limit
+            # as much as an entry that asks for that limit.
+            unmet += sum(
+                0.0 if want & asked else HALF if want & given else 1.0 for want in self.wants
+            )
         if self.regions:
             unmet += len(self.regions - _regions_given(entry))
         return unmet
@@ -85,6 +92,8 @@ _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upa
 #: Concepts that make a question about one case of its topic: an entry asking about free
 #: delivery, a minimum or a limit answers that case, not the topic's general question.
 CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock", "holiday"})
+#: What a want counts that only an entry's answer gives.
+HALF = 0.5
 #: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.
 _STATEMENTS = re.compile(r"[,;.!?।\n]+")
 
@@ -94,6 +103,12 @@ def _concepts_given(entry: Entry) -> frozenset[str]:
     """The concepts an entry's question and answer speak of (entries are immutable: cached;
     each part is read only when a question needs it, so a cold lookup stays cheap)."""
     return frozenset(concepts_of(words(f"{entry.question}\n{entry.answer}")))
+
+
+@lru_cache(maxsize=16384)
+def _concepts_asked(entry: Entry) -> frozenset[str]:
+    """The concepts an entry's question speaks of."""
+    return frozenset(concepts_of(words(entry.question)))
 
 
 @lru_cache(maxsize=16384)

@@ -74,7 +74,8 @@ _BONES_MIN = 4
 
 def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
     """(start, end, concept) of the concepts named in a sequence of :func:`words`, longest
-    phrase first, left to right; a word no spelling has is looked up by its fold, then its skeleton."""
+    phrase first, left to right; a word no spelling has is looked up by its fold, then by its
+    skeleton."""
     table, folded, sole = _phrases()
     keys = [_concept_key(t) for t in tokens]
     found: list[tuple[int, int, str]] = []

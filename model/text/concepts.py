@@ -37,8 +37,9 @@ CONCEPTS = _groups(
     """
     where: where, kothay, kothai, kothae, koi, কোথায়, কই, কোথা, location, status
     when: when, kobe, kokhon, কবে, কখন, date, tarikh, তারিখ
-    quantity: how much, how many, koto, kto, koyta, koy, কত, কয়টা, কয়, কতো, amount, poriman,
-        পরিমাণ, কতগুলো, কতগুলি, koygula, total number, number of
+    quantity: how much, koto, kto, koy, কত, কয়, কতো, amount, poriman, পরিমাণ
+    count: how many, koyta, কয়টা, কতগুলো, কতগুলি, koygula, total number, number of, মোট কয়টা,
+        mot koyta, কয়টি, koyti
     duration: how long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন, কতক্ষণ,
         kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে, take, takes,
         how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি, kotokhoner moddhe,

@@ -300,6 +300,17 @@ def test_what_an_entry_leaves_unmet() -> None:
     fee = Asked.of("shipping e koto tk dite hobe?")
     assert fee.unmet(Entry("koto takar order e free delivery?", "2,000 tk theke.", "banglish"))
     assert not fee.unmet(Entry("delivery charge koto?", "Dhakay 60 tk.", "banglish"))
+    # A want the entry's answer gives only in passing counts half: "maximum 50 taka" of
+    # cashback is no statement of the wallet's limit.
+    limit = Asked.of("wallet balance er limit koto taka?")
+    assert (
+        limit.unmet(Entry("wallet e maximum koto taka rakha jay?", "50,000 tk.", "banglish")) == 0
+    )
+    passing = Entry("wallet diye pay kora jay?", "Ji, 2% cashback, maximum 50 tk.", "banglish")
+    assert limit.unmet(passing) == 0.5
+    # "how many" wants a count, which "how much" is not.
+    assert frozenset({"count"}) in Asked.of("How many pickup points are there?").wants
+    assert frozenset({"count"}) not in Asked.of("How much is the pickup fee?").wants
     # "lagbe" alone (it takes) asks for no duration.
     assert not Asked.of("pathaite koto tk lagbe?").wants
     assert Asked.of("pathaite koto din lagbe?").wants
