@@ -135,7 +135,8 @@ CONCEPTS = _groups(
         বেচা, business, babsa, ব্যবসা
     invoice: invoice, download bill, bill download, bill copy, বিল কপি, vat, ভ্যাট, receipt,
         রসিদ, roshid, memo, মেমো, challan, ইনভয়েস
-    stock: back in stock, abar pawa gele, আবার পাওয়া গেলে, sold out, stock out, শেষ হয়ে,
+    stock: back in stock, abar pawa gele, আবার পাওয়া গেলে, sold out, stock out, শেষ হয়ে গেছে,
+        shesh hoye geche, sesh hoye gese,
         stock, out of stock, স্টক, স্টকে, preorder, pre-order, pre order, প্রি-অর্ডার, প্রি অর্ডার,
         available, pawa jabe, পাওয়া যাবে, notify me, restock, ashbe kobe
     complaint: complain, complaint, obhijog, অভিযোগ, rude, behaviour, behavior, kharap, খারাপ,

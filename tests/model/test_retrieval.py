@@ -375,6 +375,11 @@ def test_a_word_typed_without_vowels_meets_its_concept() -> None:
     assert "c:pickup" in features("pickup point e koto din rakhe?")
 
 
+def test_work_that_is_done_is_not_stock_that_is_sold_out() -> None:
+    assert "c:stock" not in features("আবেদনের পর কয় দিনে কাজটা শেষ হয়?")
+    assert "c:stock" in features("জুতাটা শেষ হয়ে গেছে, আবার কবে আসবে?")
+
+
 def test_an_entry_about_a_holiday_answers_only_a_question_about_one() -> None:
     from bench.retrieval import knowledge
     from model.asks import Asked
