@@ -11,12 +11,12 @@ What it measures, with the serving defaults (:class:`model.config.MemoryConfig`)
 * **recall@1 / @3 per register**: the knowledge base is the shipped training pairs
   (``training/data/src/*.jsonl``, ``split=train``, with their topics); the questions are the
   held-out ones, never in it: the pairs with ``split=test`` (``mytest.json``) and the fact
-  questions of ``training/data/facts.jsonl`` (its ``tune`` and ``unseen`` halves apart). A
-  question is recalled at k when its topic is among the k topics voted first.
+  questions of ``training/data/facts.jsonl`` (its ``tune``, ``unseen`` and ``fresh`` splits
+  apart). A question is recalled at k when its topic is among the k topics voted first.
 * **knowledge answers to fact questions**: what the pipeline would send for each question of
-  ``facts.jsonl`` in its register without the model: a stored answer that states the fact
-  (its ``must`` patterns), one that contradicts it, one that misses it, or none (the model or
-  the unsure note answers). This is the retrieval share of fact accuracy.
+  ``facts.jsonl`` in its register without the model, split by split: a stored answer that
+  states the fact (its ``must`` patterns), one that contradicts it, one that misses it, or
+  none (the model or the unsure note answers). This is the retrieval share of fact accuracy.
 * **false reuse** on ``training/data/reuse_probes.jsonl``: each probe's stored question and
   answer is added to the knowledge base, once as an agent's correction and once as a
   knowledge entry; a probe whose new question gets the stored answer although it differs
@@ -59,7 +59,7 @@ from model.grounding import ground, vote_topics  # noqa: E402
 from model.retrieval import Entry, RetrievalIndex  # noqa: E402
 from model.text.languages import REGISTERS  # noqa: E402
 from training.data import SOURCES_DIR  # noqa: E402
-from training.data.factset import load_facts, load_probes  # noqa: E402
+from training.data.factset import SPLITS, load_facts, load_probes  # noqa: E402
 
 
 def source_rows() -> list[dict[str, str]]:
@@ -103,10 +103,13 @@ def recall(index: RetrievalIndex, questions: list[tuple[str, str, str]]) -> dict
     }
 
 
-def fact_answers(index: RetrievalIndex, config: MemoryConfig) -> dict[str, Any]:
-    """Per register: how the stored answer the pipeline would send fares on each fact."""
+def fact_answers(index: RetrievalIndex, config: MemoryConfig, split: str) -> dict[str, Any]:
+    """Per register: how the stored answer the pipeline would send fares on each fact of
+    ``split`` (apart: the splits nobody tunes on are read as totals only)."""
     tally: dict[str, Counter[str]] = defaultdict(Counter)
     for fact in load_facts():
+        if fact.split != split:
+            continue
         found = ground(index, fact.question, fact.register, config)
         count = tally[fact.register]
         count["n"] += 1
@@ -312,14 +315,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 index,
                 [(r["text"], r["register"], r["topic"]) for r in rows if r["split"] == "test"],
             ),
-            "facts_tune": recall(
-                index, [(f.question, f.register, f.topic) for f in facts if f.split == "tune"]
-            ),
-            "facts_unseen": recall(
-                index, [(f.question, f.register, f.topic) for f in facts if f.split == "unseen"]
-            ),
+            **{
+                f"facts_{split}": recall(
+                    index, [(f.question, f.register, f.topic) for f in facts if f.split == split]
+                )
+                for split in SPLITS
+            },
         },
-        "fact_answers": fact_answers(index, config),
+        "fact_answers": {split: fact_answers(index, config, split) for split in SPLITS},
         "false_reuse": false_reuse(base, config),
         "latency": latency(base, args.entries, config),
     }
