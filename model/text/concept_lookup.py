@@ -34,13 +34,15 @@ def _concept_key(word: str) -> str:
     where it would meet the commonest short words ("order ta", "of"); then its light fold
     whole."""
     if word in _WHOLE:
-        return spell(word)
+        return "=" + word  # meets only the same word written the same way
     found = key(word)
     return spell(word) if len(found) <= 2 and len(word) >= 4 else found
 
 
-#: Words whose stem is another concept's word: "code" stems to "cod" (cash on delivery).
-_WHOLE = frozenset({"code"})
+#: Words looked up only as written, because their light key is another word's: "code" stems
+#: to "cod" (cash on delivery), "bye" spells like "be", "ty" (thank you) like "t", "eid" like
+#: "id" (an order id), "id" like "ঈদ", and "counter" (a pickup counter) like "country".
+_WHOLE = frozenset({"code", "bye", "ty", "eid", "id", "counter", "country"})
 
 
 @lru_cache(maxsize=1)

@@ -149,7 +149,8 @@ CONCEPTS = _groups(
         কথা হবে, good night, shuvo ratri, শুভ রাত্রি, thanks, thank you, thank u, thx, tnx, ty,
         dhonnobad, dhonnobaad, ধন্যবাদ, shukriya, bye, goodbye, বিদায়, allah hafez, আল্লাহ হাফেজ,
         khoda hafez, খোদা হাফেজ, take care
-    keep: keep, kept, wait, waits, rakhe, রাখে, রাখা, রাখবে, rakhbe, opekkha, অপেক্ষা, store,
+    keep: keep, kept, hold, holds, held, wait, waits, rakhe, রাখে, রাখা, রাখবে, rakhbe, opekkha,
+        অপেক্ষা, store,
         stays
     deducted: deducted, debited, cut, kete nise, kete geche, kete gese, কেটে নিয়েছে, কেটে গেছে,
         কেটেছে, kome geche, কমে গেছে, charged twice, taka gese

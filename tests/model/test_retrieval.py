@@ -348,6 +348,12 @@ def test_a_word_stemmed_to_two_letters_does_not_meet_the_short_words() -> None:
     assert "c:valid" in features("promo code koto din thake?")
     assert "c:promo" in features("ekhon kono offer ache?")
     assert "c:cod" not in features("code ashe nai") and "c:cod" in features("cod hobe?")
+    # Words whose light key is another's are looked up as written: "be" is no "bye", an
+    # order "id" no Eid, a pickup "counter" no "country".
+    assert "c:thank" not in features("how long will it be kept?") and "c:thank" in features("bye")
+    assert "c:holiday" not in features("order id ta ki?")
+    assert "c:holiday" in features("eid er chutite") and "c:holiday" in features("ঈদের ছুটিতে")
+    assert "c:district" not in features("the pickup counter")
     # "basha" (home) folds like "becha" (sell): the concept table names it first.
     assert "c:seller" not in features("uttara te basha, kobe pabo?")
 
