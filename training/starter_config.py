@@ -47,7 +47,8 @@ class StarterConfig:
     max_chars: int | None = None
     """Use at most this many characters of each corpus file (tests, trials)."""
     bf16_autocast: bool = True
-    """Train with bf16 matmuls on CPU (master weights stay fp32)."""
+    """Train with bf16 matmuls on CPU (master weights stay fp32), where the CPU does bf16
+    natively (``training.starter.bf16_native``); fp32 elsewhere."""
     threads: int | None = 1
     """CPU threads while training (``None``: torch's default). One thread is the robust choice
     on a small shared machine: with two threads on two busy cores, OpenMP's spin-waiting made

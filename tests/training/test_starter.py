@@ -134,3 +134,15 @@ def test_a_half_built_directory_is_not_a_model(tmp_path: Path) -> None:
     assert not is_starter_model(tmp_path / "starter")
     with pytest.raises(FileNotFoundError):
         ensure_starter_model(tmp_path, corpus_dir=tmp_path / "no-corpus")
+
+
+def test_bf16_autocast_only_where_the_cpu_does_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Emulated bf16 (an AVX2-only CPU) is many times slower than fp32: the build uses fp32 there.
+    from training import starter
+
+    asks = replace(TINY, bf16_autocast=True)
+    monkeypatch.setattr(starter, "bf16_native", lambda: False)
+    assert not starter.bf16_autocast(asks)
+    monkeypatch.setattr(starter, "bf16_native", lambda: True)
+    assert starter.bf16_autocast(asks)
+    assert not starter.bf16_autocast(replace(TINY, bf16_autocast=False))
