@@ -45,6 +45,8 @@ class Asked:
     """Concepts of which an answering entry gives one each (:data:`WANTS`)."""
     regions: frozenset[str]
     """Delivery regions named: an entry that speaks of none of them answers for elsewhere."""
+    towns: frozenset[str] = frozenset()
+    """Towns and areas named (Dhaka itself, a region's name, is none)."""
 
     @classmethod
     def of(cls, question: str) -> Asked:
@@ -57,7 +59,14 @@ class Asked:
         ]
         wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
         named = regions(question) if places(question) or _REGION_HINTS & set(tokens) else set()
-        return cls(frozenset(name for _, _, name in spans), wants, frozenset(named))
+        concepts = frozenset(name for _, _, name in spans)
+        return cls(concepts, wants, frozenset(named), frozenset(places(question)) - _REGION_NAMES)
+
+    def elsewhere(self, entry: Entry) -> bool:
+        """Whether ``entry`` speaks of a town or area other than the ones this question names
+        ("Chattogram is a district town, so 3–5 days" to a customer in Cumilla): its rule
+        holds, but read as an answer it is about somebody else's address."""
+        return bool(self.towns) and bool(_towns_given(entry) - self.towns)
 
     def special(self, entry: Entry) -> bool:
         """Whether ``entry``'s question asks about a case this question does not name."""
@@ -80,7 +89,7 @@ class Asked:
             )
         if self.regions:
             unmet += len(self.regions - _regions_given(entry))
-        return unmet
+        return unmet + self.elsewhere(entry)
 
 
 #: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
@@ -109,6 +118,16 @@ def _concepts_given(entry: Entry) -> frozenset[str]:
 def _concepts_asked(entry: Entry) -> frozenset[str]:
     """The concepts an entry's question speaks of."""
     return frozenset(concepts_of(words(entry.question)))
+
+
+#: Place names that name a delivery region as a whole, not a town or an area in it.
+_REGION_NAMES = frozenset({"dhaka"})
+
+
+@lru_cache(maxsize=16384)
+def _towns_given(entry: Entry) -> frozenset[str]:
+    """The towns and areas an entry's question and answer name."""
+    return frozenset(places(f"{entry.question}\n{entry.answer}")) - _REGION_NAMES
 
 
 @lru_cache(maxsize=16384)

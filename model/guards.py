@@ -123,7 +123,7 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     return Verdict(True)
 
 
-def _in_scope(facts: _Facts, other: _Facts) -> list[str]:
+def _in_scope(facts: _Facts, other: _Facts) -> list[tuple[str, frozenset[str]]]:
     """The negated words of ``facts`` whose negation is about something the other question
     speaks of too.
 
@@ -136,7 +136,7 @@ def _in_scope(facts: _Facts, other: _Facts) -> list[str]:
     না" vs "OTP এসেছে কিন্তু login হচ্ছে না".
     """
     return [
-        head
+        (head, near)
         for head, near in facts.negations
         if (len(head) >= 2 and _used(head, other.heads))
         or any(_near(w, other.content) for w in near)
@@ -162,13 +162,24 @@ def _alike(one: str, other: str) -> bool:
     return one.startswith(other) or other.startswith(one)
 
 
-def _same_negations(asked: list[str], stored: list[str]) -> bool:
-    """The same negations in both: each negated word paired with an alike one of the other."""
+def _same_negations(
+    asked: list[tuple[str, frozenset[str]]], stored: list[tuple[str, frozenset[str]]]
+) -> bool:
+    """The same negations in both: each negated word paired with an alike one of the other,
+    or with one that negates its neighbour while it negates that one's: "order not placed"
+    and "no order was placed" say one thing."""
     if len(asked) != len(stored):
         return False
     left = list(stored)
-    for head in asked:
-        match = next((other for other in left if _alike(head, other)), None)
+    for head, near in asked:
+        match = next(
+            (
+                (other, around)
+                for other, around in left
+                if _alike(head, other) or (other in near and head in around)
+            ),
+            None,
+        )
         if match is None:
             return False
         left.remove(match)

@@ -100,6 +100,8 @@ AGREED = [
     ("mixed", "Refund আসেনি এখনো", "এখনো refund আসেনি"),
     ("mixed", "BG-10664203 কোথায়?", "BG-১০৬৬৪২০৩ কোথায়?"),
     ("mixed", "bKash এ refund কবে?", "বিকাশে refund কবে?"),
+    # One negation said two ways: "no X was placed" negates X, "X not placed" the verb.
+    ("en", "No order was placed but my card was charged", "Card charged, order not placed"),
 ]
 
 

@@ -295,7 +295,7 @@ def test_what_an_entry_leaves_unmet() -> None:
     assert sylhet.regions == {"district"}
     assert not Asked.of("কয়টা district এ delivery দেন?").regions
     assert sylhet.unmet(Entry("parcel kobe pabo?", "Holiday te 1 din beshi.", "banglish")) == 1
-    assert sylhet.unmet(Entry("Khulna te koydin?", "Dhakar baire 3-5 din.", "banglish")) == 0
+    assert sylhet.unmet(Entry("Dhakar baire koydin?", "Dhakar baire 3-5 din.", "banglish")) == 0
     # An entry asking about a condition (free delivery) answers that case only.
     fee = Asked.of("shipping e koto tk dite hobe?")
     assert fee.unmet(Entry("koto takar order e free delivery?", "2,000 tk theke.", "banglish"))
@@ -308,6 +308,13 @@ def test_what_an_entry_leaves_unmet() -> None:
     )
     passing = Entry("wallet diye pay kora jay?", "Ji, 2% cashback, maximum 50 tk.", "banglish")
     assert limit.unmet(passing) == 0.5
+    # An entry about another town or area ranks lower than one naming none: its rule holds,
+    # but it reads as an answer to somebody else.
+    dhanmondi = Asked.of("dhanmondi te order korle koydin lagbe?")
+    uttara = Entry("ami uttara thaki, kobe pabo?", "Uttara Dhaka city te, 1-2 din.", "banglish")
+    assert dhanmondi.unmet(uttara) == 1
+    assert not dhanmondi.unmet(Entry("dhaka te koydin?", "Dhaka city te 1-2 din.", "banglish"))
+    assert not Asked.of("uttara te koydin lagbe?").unmet(uttara)
     # "how many" wants a count, which "how much" is not.
     assert frozenset({"count"}) in Asked.of("How many pickup points are there?").wants
     assert frozenset({"count"}) not in Asked.of("How much is the pickup fee?").wants
