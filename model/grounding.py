@@ -30,7 +30,7 @@ import numpy as np
 
 from model.asks import Asked
 from model.config import MemoryConfig
-from model.guards import Reason, agree, names_nothing
+from model.guards import Reason, agree, names_alike, names_nothing
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex
 from model.text.concept_lookup import concept_spans
 from model.text.translit import words
@@ -315,7 +315,10 @@ def _pick(
             general = (
                 refused in _NAMES
                 and score >= GENERAL_BEST * best
-                and names_nothing(index.entries[i].question)
+                and (
+                    names_nothing(index.entries[i].question)
+                    or names_alike(question, index.entries[i].question)
+                )
             )
             if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue

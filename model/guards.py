@@ -42,7 +42,7 @@ from model.text.entities import (
 from model.text.personal import personal_reasons
 from model.text.translit import skeleton, stem, words
 
-__all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_nothing"]
+__all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_alike", "names_nothing"]
 
 Reason = Literal["negation", "number", "place", "instrument", "goods"]
 
@@ -184,6 +184,19 @@ def _same_negations(
             return False
         left.remove(match)
     return True
+
+
+def names_alike(question: str, stored: str) -> bool:
+    """True when ``stored`` names something, and each kind of name it has (places by region,
+    instruments, goods) is what ``question`` names ("refund to credit card?" for "returned a
+    blender, paid by mastercard: when does the refund hit my card?")."""
+    asked, known = _facts(question), _facts(stored)
+    pairs = (
+        (known.regions, asked.regions),
+        (known.instruments, asked.instruments),
+        (known.goods, asked.goods),
+    )
+    return any(k for k, _ in pairs) and all(not k or k == a for k, a in pairs)
 
 
 def names_nothing(text: str) -> bool:

@@ -95,7 +95,21 @@ def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
                 break
         else:
             i += 1
-    return found
+    # "how many days/minutes/taka" asks an amount of a unit, as "koto din/minute/taka" does;
+    # "how many pickup points" asks a count, as "koyta pickup point" does.
+    return [
+        (start, end, "quantity")
+        if name == "count"
+        and k + 1 < len(found)
+        and found[k + 1][2] in _UNITS
+        and found[k + 1][0] - end <= 1
+        else (start, end, name)
+        for k, (start, end, name) in enumerate(found)
+    ]
+
+
+#: Concepts that are units of an amount ("how many hours" is an amount, not a count).
+_UNITS = frozenset({"day", "hour", "minute", "money", "emi"})
 
 
 def concepts_of(tokens: Sequence[str]) -> list[str]:

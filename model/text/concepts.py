@@ -43,7 +43,7 @@ CONCEPTS = _groups(
     duration: how long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন, কতক্ষণ,
         kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে, take, takes,
         how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি, kotokhoner moddhe,
-        কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e
+        কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e, deadline, time limit
     day: day, days, din, দিন, dine, দিনে, working day, karjodibos, কার্যদিবস, business day
     hour: hour, hours, ghonta, ঘণ্টা, ঘন্টা
     minute: minute, minutes, min, minit, মিনিট
@@ -84,12 +84,13 @@ CONCEPTS = _groups(
         card
     mfs: bkash, nagad, rocket, বিকাশ, নগদ, রকেট, mobile banking, মোবাইল ব্যাংকিং, mfs
     wallet: wallet, ওয়ালেট, bazarghor wallet
-    cashback: cashback, cash back, ক্যাশব্যাক, bonus, reward, percent back, back on every
+    cashback: cashback, cash back, ক্যাশব্যাক, bonus, reward, percent back, percentage back,
+        back on every
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
         borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima, পর্যন্ত, porjonto, porjnto
-    minimum: minimum, min order, at least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest, or more,
-        or above, ba tar beshi, বা তার বেশি, tar beshi, তার বেশি, or higher, starting from,
+    minimum: minimum, min order, at least, least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest,
+        or more, or above, ba tar beshi, বা তার বেশি, tar beshi, তার বেশি, or higher, starting from,
         theke shuru, থেকে শুরু
     percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har, শতকরা, shotokora,
         shotkora

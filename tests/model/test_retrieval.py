@@ -315,6 +315,9 @@ def test_what_an_entry_leaves_unmet() -> None:
     assert dhanmondi.unmet(uttara) == 1
     assert not dhanmondi.unmet(Entry("dhaka te koydin?", "Dhaka city te 1-2 din.", "banglish"))
     assert not Asked.of("uttara te koydin lagbe?").unmet(uttara)
+    # "how many" of a unit asks an amount, as "koto minute" does; of a thing, a count.
+    assert frozenset({"count"}) not in Asked.of("For how many minutes is the code valid?").wants
+    assert "c:quantity" in features("for how many minutes does it work?")
     # "how many" wants a count, which "how much" is not.
     assert frozenset({"count"}) in Asked.of("How many pickup points are there?").wants
     assert frozenset({"count"}) not in Asked.of("How much is the pickup fee?").wants
@@ -403,6 +406,21 @@ def test_an_entry_about_a_holiday_answers_only_a_question_about_one() -> None:
     assert not Asked.of("ঈদের ছুটিতে অর্ডার দিলে কয় দিনে পাব?").special(eid)
     grounded = ground(RetrievalIndex(knowledge()), "বনানীতে অর্ডার দিলে কয় দিনে পাব?", "bn")
     assert grounded.source == "knowledge" and "১–২ দিন" in (grounded.answer or "")
+
+
+def test_an_entry_naming_what_was_asked_answers_when_the_closest_are_refused() -> None:
+    # The closest entries name bKash (refused for a card); "refund to credit card how many
+    # days??" names the card asked about, so it answers although it ranks far below them.
+    from model.guards import names_alike
+
+    question = "returned a blender, paid by mastercard. when does the refund hit my card?"
+    assert names_alike(question, "refund to credit card how many days??")
+    assert not names_alike(question, "I paid with bKash. When will I get my money back?")
+    assert not names_alike(question, "How long does a refund take?")  # names nothing
+    from bench.retrieval import knowledge
+
+    grounded = ground(RetrievalIndex(knowledge()), question, "en")
+    assert grounded.source == "knowledge" and "7–10 working days" in (grounded.answer or "")
 
 
 def test_a_topic_about_a_special_case_gives_way_to_the_general_one(
