@@ -30,7 +30,7 @@ import numpy as np
 
 from model.asks import Asked
 from model.config import MemoryConfig
-from model.guards import Reason, agree, names_alike, names_nothing
+from model.guards import Reason, agree, names_alike, names_nothing, without_polar_opening
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex
 from model.text.concept_lookup import concept_spans
 from model.text.translit import words
@@ -177,7 +177,7 @@ def ground(
     if confidence >= config.knowledge_threshold:
         chosen, reason = _pick(index, vector, scores, question, topic, register, config)
         if chosen is not None:
-            answer = chosen.answer
+            answer = without_polar_opening(question, chosen.question, chosen.answer)
             if register == "bilingual":
                 answer = _bilingual(index, vector, scores, question, topic, chosen, config)
             return Grounding(answer, "knowledge", chosen, topic, confidence, related, None, talk)
@@ -330,23 +330,30 @@ def _pick(
                 continue
             if wanted == order[0]:
                 return index.entries[i], None
-            if i != ranked[0][2] and not general:
+            if (i != ranked[0][2] and not general) or asked.special(index.entries[i]):
+                # In another register only an entry that answers the whole question is
+                # trusted: "Is delivery free above some amount?" is no answer to "koto tk?".
                 break
-            return _in_own_register(index, question, topic, order[0], i), None
+            return _in_own_register(index, asked, question, topic, order[0], i), None
     return None, refused
 
 
 def _in_own_register(
-    index: RetrievalIndex, question: str, topic: str, register: str, found: int
+    index: RetrievalIndex, asked: Asked, question: str, topic: str, register: str, found: int
 ) -> Entry:
     """The entry of ``register`` whose answer states what entry ``found`` (of another
-    register) answers, if one does and its question passes the guards; else ``found``."""
+    register) answers, if one does, its question passes the guards and it leaves no more of
+    the question unmet (:meth:`Asked.unmet`: the free-delivery rule states a fee too, but
+    answers another question); else ``found``."""
     own = index.members(topic, register) if not topic.startswith("#") else []
     alike = sorted(((index.answers_similarity(found, j), j) for j in own), reverse=True)
+    unmet = asked.unmet(index.entries[found])
     for similarity, j in alike:
         if similarity < SAME_ANSWER:
             break
-        if agree(question, index.entries[j].question, general=True):
+        if asked.unmet(index.entries[j]) <= unmet and agree(
+            question, index.entries[j].question, general=True
+        ):
             return index.entries[j]
     return index.entries[found]
 
@@ -361,12 +368,12 @@ def _bilingual(
     config: MemoryConfig,
 ) -> str:
     """Bangla then English, for a customer whose language is not known yet."""
-    parts = [chosen.answer]
+    parts = [chosen]
     if chosen.register == "bn":
         english, _ = _pick(index, vector, scores, question, topic, "en", config, registers=("en",))
         if english is not None:
-            parts.append(english.answer)
-    return "\n".join(parts)
+            parts.append(english)
+    return "\n".join(without_polar_opening(question, e.question, e.answer) for e in parts)
 
 
 def _related(hits: Sequence[Hit], register: str, config: MemoryConfig) -> tuple[Entry, ...]:

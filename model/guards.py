@@ -26,6 +26,7 @@ in its prompt, or hands the question to an agent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -35,6 +36,7 @@ from model.text.entities import (
     goods,
     instruments,
     negation_contexts,
+    negations,
     numbers,
     places,
     regions,
@@ -42,7 +44,15 @@ from model.text.entities import (
 from model.text.personal import personal_reasons
 from model.text.translit import skeleton, stem, words
 
-__all__ = ["Reason", "Verdict", "agree", "looks_personal", "names_alike", "names_nothing"]
+__all__ = [
+    "Reason",
+    "Verdict",
+    "agree",
+    "looks_personal",
+    "names_alike",
+    "names_nothing",
+    "without_polar_opening",
+]
 
 Reason = Literal["negation", "number", "place", "instrument", "goods"]
 
@@ -184,6 +194,26 @@ def _same_negations(
             return False
         left.remove(match)
     return True
+
+
+#: First words of an answer that reply to the polarity of its question ("না, ৬৪টি জেলাতেই…").
+_YES_NO = re.compile(
+    r"^\s*(?:yes|no|yeah|yep|nope|ji+|jee|hae|haa?|hya|nah?|naa|জি|জ্বি|হ্যাঁ|হ্যা|না)"
+    r"(?![\w\u0980-\u09ff])[\s,.!।—–-]*",
+    re.IGNORECASE,
+)
+
+
+def without_polar_opening(question: str, stored: str, answer: str) -> str:
+    """``answer`` without its opening yes or no when one of the two questions is negated and
+    the other is not: "No, Bazarghor delivers to all 64 districts" answers "Is there any
+    district where you don't deliver?"; to "Do you ship to every district?" the statement
+    alone is the answer, and the "No" would say the opposite."""
+    opening = _YES_NO.match(answer)
+    if opening is None or (negations(question) > 0) == (negations(stored) > 0):
+        return answer
+    rest = answer[opening.end() :]
+    return rest[:1].upper() + rest[1:] if rest else answer
 
 
 def names_alike(question: str, stored: str) -> bool:

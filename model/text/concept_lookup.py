@@ -41,8 +41,11 @@ def _concept_key(word: str) -> str:
 
 #: Words looked up only as written, because their light key is another word's: "code" stems
 #: to "cod" (cash on delivery), "bye" spells like "be", "ty" (thank you) like "t", "eid" like
-#: "id" (an order id), "id" like "ঈদ", and "counter" (a pickup counter) like "country".
-_WHOLE = frozenset({"code", "bye", "ty", "eid", "id", "counter", "country"})
+#: "id" (an order id), "id" like "ঈদ", "counter" (a pickup counter) like "country", and
+#: "কয়টা"/"koyta" (how many) stem to "কয়"/"koy" (how much).
+_WHOLE = frozenset(
+    {"code", "bye", "ty", "eid", "id", "counter", "country", "কয়টা", "কয়টি", "koyta", "koyti"}
+)
 
 
 @lru_cache(maxsize=1)

@@ -226,3 +226,20 @@ def test_the_companys_own_contacts_are_not_personal() -> None:
     answer = "Write to help@bazarghor.example and we will sort it out."
     assert looks_personal(answer)
     assert not looks_personal(answer, allow=frozenset({"help@bazarghor.example"}))
+
+
+def test_a_yes_or_no_is_dropped_where_the_two_questions_differ_in_negation() -> None:
+    from model.guards import without_polar_opening
+
+    stored = "Is there any district where you don't deliver?"
+    answer = "No, Bazarghor delivers to all 64 districts."
+    assert without_polar_opening("Do you deliver to every district?", stored, answer) == (
+        "Bazarghor delivers to all 64 districts."
+    )
+    assert without_polar_opening("Any district you do not deliver to?", stored, answer) == answer
+    bn = "না, বাজারঘর দেশের ৬৪টি জেলাতেই ডেলিভারি দেয়।"
+    asked = "সব জেলায় কি পাঠান?"
+    assert without_polar_opening(asked, "কোনো জেলা আছে যেখানে দেন না?", bn) == bn[3:].lstrip()
+    # An answer that does not open with yes or no stays as it is.
+    plain = "Bazarghor delivers to all 64 districts."
+    assert without_polar_opening("Do you deliver everywhere?", stored, plain) == plain

@@ -330,13 +330,19 @@ def test_a_fee_question_is_not_answered_with_the_free_delivery_rule(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from bench.retrieval import knowledge
-    from model import grounding
 
     index = RetrievalIndex(knowledge())
     free = "2,000 taka ba tar beshi order korle desher je kono jaygay delivery free."
     assert ground(index, "pathaite koto tk lagbe?", "banglish").answer != free
-    monkeypatch.setattr(grounding, "UNANSWERED", 1.0)  # what the wants change
-    assert ground(index, "pathaite koto tk lagbe?", "banglish").answer == free
+    # What the conditions change: without them, the free-delivery rule answers.
+    from model import asks
+
+    monkeypatch.setattr(asks, "CONDITIONS", frozenset())
+    asks._conditions_asked.cache_clear()
+    try:
+        assert ground(index, "pathaite koto tk lagbe?", "banglish").answer == free
+    finally:
+        asks._conditions_asked.cache_clear()
 
 
 def test_a_spelling_wrapped_over_two_lines_stays_one_spelling() -> None:
