@@ -155,7 +155,8 @@ CONCEPTS = _groups(
         stays
     deducted: deducted, debited, cut, kete nise, kete geche, kete gese, কেটে নিয়েছে, কেটে গেছে,
         কেটেছে, kome geche, কমে গেছে, charged twice, taka gese
-    failed: failed, fail, fails, ফেইল, ব্যর্থ, didn't go through, did not go through, unsuccessful
+    failed: failed, fail, fails, ফেইল, ব্যর্থ, didn't go through, did not go through, unsuccessful,
+        never went through, didn't go thru, never went thru, did not go thru
     holiday: weekend, weekends, holiday, holidays, chuti, chutir din, ছুটি, ছুটির দিন, friday,
         fridays, shukrobar, শুক্রবার, eid, ঈদ, puja, পূজা
     valid: expires, last, lasts, meyad koto, valid, validity, expire, expiry, expired, meyad,

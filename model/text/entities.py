@@ -83,6 +83,8 @@ def numbers(text: str) -> list[str]:
         value = _parse(digits)
         if value is None:
             continue
+        if value == 0 and norm[match.end() :].lstrip().startswith("%"):
+            continue  # "0% EMI", "0 % interest": the name of an offer, not an amount asked
         if match.group(2):
             value *= 1000
         else:
@@ -311,6 +313,8 @@ def _negations(tokens: list[str]) -> list[tuple[int, str, bool]]:
     for index, word in enumerate(tokens):
         if word in _NOT_NEGATED or _is_name(word):
             continue
+        if tuple(tokens[index + 1 : index + 3]) in _FAILED:
+            continue  # "didn't go through": a payment that failed, the failure concept's
         if word in _NEGATORS:
             if word == "no" and index + 1 < len(tokens) and tokens[index + 1][0].isdigit():
                 continue
@@ -322,6 +326,12 @@ def _negations(tokens: list[str]) -> list[tuple[int, str, bool]]:
         elif len(word) > 3 and (ending := _ending(word)):
             found.append((index, skeleton(stem(word[: -len(ending)])) or word, True))
     return found
+
+
+#: What follows a negator in "didn't go through" / "never went thru": one word for failing.
+_FAILED = frozenset(
+    (verb, through) for verb in ("go", "went", "gone") for through in ("through", "thru")
+)
 
 
 def _ending(word: str) -> str:

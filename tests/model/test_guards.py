@@ -243,3 +243,20 @@ def test_a_yes_or_no_is_dropped_where_the_two_questions_differ_in_negation() -> 
     # An answer that does not open with yes or no stays as it is.
     plain = "Bazarghor delivers to all 64 districts."
     assert without_polar_opening("Do you deliver everywhere?", stored, plain) == plain
+
+
+def test_zero_percent_names_an_offer_not_an_amount() -> None:
+    from model.text.entities import numbers
+
+    assert numbers("what tenures do you offer for 0% emi") == []
+    assert numbers("০% ইএমআই কত মাসের?") == []
+    assert numbers("2% cashback") == ["2"] and numbers("0 taka") == ["0"]
+    assert agree("0% installment plan e koto masher option?", "EMI koto masher?", general=True)
+
+
+def test_a_payment_that_did_not_go_through_is_a_failure_not_a_negation() -> None:
+    from model.text.entities import negations
+
+    assert negations("bKash charged me but the order never went through") == 0
+    assert negations("payment didn't go thru") == 0
+    assert negations("I did not get it") == 1
