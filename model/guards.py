@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from model.text.concept_lookup import concepts_of
 from model.text.entities import (
     content_keys,
     goods,
@@ -82,6 +83,8 @@ class _Facts:
     places: frozenset[str]
     instruments: frozenset[str]
     goods: frozenset[str]
+    failure: bool
+    """Whether it says that something failed ("fail", "ব্যর্থ", "didn't go through")."""
 
 
 @lru_cache(maxsize=8192)
@@ -95,6 +98,7 @@ def _facts(text: str) -> _Facts:
         frozenset(places(text)),
         frozenset(instruments(text)),
         frozenset(goods(text)),
+        "failed" in concepts_of(words(text)),
     )
 
 
@@ -118,7 +122,10 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     included, not only their delivery region. Negations and numbers must be the same always.
     """
     asked, known = _facts(question), _facts(stored)
-    if not _same_negations(_in_scope(asked, known), _in_scope(known, asked)):
+    negated, negated_known = _in_scope(asked, known), _in_scope(known, asked)
+    if not _same_negations(negated, negated_known) and not _failure_said_twice(
+        (negated, asked.failure), (negated_known, known.failure)
+    ):
         return Verdict(False, "negation")
     if asked.numbers != known.numbers and not (general and not asked.numbers):
         return Verdict(False, "number")
@@ -170,6 +177,17 @@ def _near(key: str, content: frozenset[str]) -> bool:
 
 def _alike(one: str, other: str) -> bool:
     return one.startswith(other) or other.startswith(one)
+
+
+def _failure_said_twice(
+    one: tuple[list[tuple[str, frozenset[str]]], bool],
+    other: tuple[list[tuple[str, frozenset[str]]], bool],
+) -> bool:
+    """Whether one negation more on one side is the other side's word for a failure: "order
+    hoyni" (the order did not happen) is "order fail". Not when the negated side names a
+    failure itself ("payment fail hoy nai" is no failure at all)."""
+    (more, more_fails), (fewer, fewer_fails) = sorted((one, other), key=lambda side: -len(side[0]))
+    return len(more) == len(fewer) + 1 and fewer_fails and not more_fails
 
 
 def _same_negations(

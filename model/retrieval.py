@@ -117,7 +117,9 @@ def _features(text: str) -> tuple[tuple[str, int], ...]:
         counts["c:" + name] += 1
     for name, parts in COMPOUNDS.items():
         if name not in found and parts <= set(found):
-            counts["c:" + name] += 1
+            # Named by its parts, it counts once for each: "return korle rocket e taka ashte
+            # koto din?" is about the refund's money more than about returning.
+            counts["c:" + name] += len(parts)
     for first, second in zip(found, found[1:], strict=False):
         if first != second:
             counts[f"p:{first}>{second}"] += 1

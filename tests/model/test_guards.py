@@ -260,3 +260,11 @@ def test_a_payment_that_did_not_go_through_is_a_failure_not_a_negation() -> None
     assert negations("bKash charged me but the order never went through") == 0
     assert negations("payment didn't go thru") == 0
     assert negations("I did not get it") == 1
+
+
+def test_a_negated_order_is_a_failed_one() -> None:
+    # "order confirm hoyni" and "order fail" say one thing; "fail hoy nai" says the opposite.
+    stored = "card theke taka katse, order confirm hoyni. taka kobe ferot pabo?"
+    assert agree("card theke taka katse kintu order fail, kobe ferot ashbe?", stored, general=True)
+    assert not agree("payment fail hoy nai", "payment fail hoise")
+    assert not agree("order hoyni", "order hoise")

@@ -285,6 +285,13 @@ def test_a_question_about_the_money_of_a_return_is_about_the_refund() -> None:
     assert "c:refund" in features("I returned the lamp on Monday, when does my money arrive?")
     assert "c:refund" in features("ঘড়িটা ফেরত পাঠালাম, টাকাটা কবে পাব?")
     assert "c:refund" not in features("How many days do I have to send a lamp back?")
+    # Named by its parts, the refund weighs as much as both: the question is about the money.
+    from bench.retrieval import knowledge
+
+    index = RetrievalIndex(knowledge())
+    assert ground(index, "return korle rocket e taka ashte koto din?", "banglish").topic == (
+        "refund_time"
+    )
 
 
 def test_what_an_entry_leaves_unmet() -> None:
