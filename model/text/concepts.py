@@ -43,7 +43,8 @@ CONCEPTS = _groups(
     duration: how long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন, কতক্ষণ,
         kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে, take, takes,
         how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি, kotokhoner moddhe,
-        কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e, deadline, time limit
+        কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e, deadline, time limit,
+        timeline, time frame, timeframe, turnaround, by when, till when, until when
     day: day, days, din, দিন, dine, দিনে, working day, karjodibos, কার্যদিবস, business day
     hour: hour, hours, ghonta, ঘণ্টা, ঘন্টা
     minute: minute, minutes, min, minit, মিনিট
@@ -58,7 +59,7 @@ CONCEPTS = _groups(
     home: home, basha, basa, basay, bashay, বাসা, বাসায়, বাসার, bari, barite, বাড়ি, বাড়িতে, ghore,
         ঘরে, house, at home
     return: return, returned, returning, ferot, firot, ফেরত, send back, sent back, take back,
-        give back, exchange, bodle,
+        give back, send it back, sent it back, send them back, ship it back, exchange, bodle,
         replace
     refund: refund, money back, taka ferot, টাকা ফেরত, reimburse, return er taka, ferot er taka,
         ফেরতের টাকা, রিটার্নের টাকা, money from a return, reversal, reverse, reversed, ফেরত আসবে,

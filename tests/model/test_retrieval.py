@@ -404,6 +404,12 @@ def test_a_word_typed_without_vowels_meets_its_concept() -> None:
     assert "c:pickup" in features("pickup point e koto din rakhe?")
 
 
+def test_english_ways_of_asking_for_a_time_and_a_return() -> None:
+    assert "c:duration" in features("what's the refund timeline?")
+    assert "c:duration" in features("deadline for returning a saree?")
+    assert "c:return" in features("can I send it back?")
+
+
 def test_work_that_is_done_is_not_stock_that_is_sold_out() -> None:
     assert "c:stock" not in features("আবেদনের পর কয় দিনে কাজটা শেষ হয়?")
     assert "c:stock" in features("জুতাটা শেষ হয়ে গেছে, আবার কবে আসবে?")
