@@ -86,6 +86,10 @@ def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     i = 0
     while i < len(keys):
+        if (back := _sent_back(tokens, i)) is not None:
+            found.append((i, back, "return"))
+            i = back
+            continue
         for size in range(min(_LONGEST, len(keys) - i), 0, -1):
             name = table.get(tuple(keys[i : i + size]))
             if name is None and size == 1:
@@ -109,6 +113,22 @@ def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
         else (start, end, name)
         for k, (start, end, name) in enumerate(found)
     ]
+
+
+#: English verbs that with "back" a word or two later mean returning ("send the shoes back").
+_BACK_VERBS = frozenset(
+    ["send", "sent", "ship", "shipped", "give", "gave", "take", "took", "bring"]
+)
+
+
+def _sent_back(tokens: Sequence[str], i: int) -> int | None:
+    """The end of "send … back" starting at ``i`` (one or two words between), or None."""
+    if tokens[i] not in _BACK_VERBS:
+        return None
+    for end in (i + 3, i + 4):
+        if end <= len(tokens) and tokens[end - 1] == "back":
+            return end
+    return None
 
 
 #: Concepts that are units of an amount ("how many hours" is an amount, not a count).

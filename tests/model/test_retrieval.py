@@ -408,6 +408,11 @@ def test_english_ways_of_asking_for_a_time_and_a_return() -> None:
     assert "c:duration" in features("what's the refund timeline?")
     assert "c:duration" in features("deadline for returning a saree?")
     assert "c:return" in features("can I send it back?")
+    # "send … back" with a word or two between is returning, not a delivery.
+    assert "c:return" in features("can I still send something back?")
+    assert "c:return" in features("I want to send the shoes back")
+    assert "c:return" not in features("please send me the tracking link back")
+    assert "c:delivery" in features("I want to send a gift to my mother")
 
 
 def test_work_that_is_done_is_not_stock_that_is_sold_out() -> None:
