@@ -33,7 +33,6 @@ from model.config import MemoryConfig
 from model.guards import Reason, agree, names_alike, names_nothing, without_polar_opening
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex
 from model.text.concept_lookup import concept_spans
-from model.text.entities import negations
 from model.text.translit import words
 
 __all__ = [
@@ -312,9 +311,7 @@ def _pick(
             # when the best ones are refused, nothing of this register answers this one.
             # Except the topic's general question, when what was refused named a place,
             # an instrument or goods: "Can I pay with bKash?" refused "Can I pay with Nagad?"
-            # and is answered by "Which payment methods do you take?". Likewise when what was
-            # refused was negated ("still no refund. why?"): a plain entry of the topic that
-            # leaves nothing of the question unmet answers the plain question.
+            # and is answered by "Which payment methods do you take?".
             general = (
                 refused in _NAMES
                 and score >= GENERAL_BEST * best
@@ -322,11 +319,6 @@ def _pick(
                     names_nothing(index.entries[i].question)
                     or names_alike(question, index.entries[i].question)
                 )
-            ) or (
-                refused == "negation"
-                and score >= GENERAL_BEST * best
-                and not asked.unmet(index.entries[i])
-                and not negations(index.entries[i].question)
             )
             if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue
