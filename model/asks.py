@@ -58,9 +58,10 @@ class Asked:
             if name in WANTS and not (end - start == 1 and tokens[start] in _NEEDS)
         ]
         wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
-        named = regions(question) if places(question) or _REGION_HINTS & set(tokens) else set()
+        named_places = places(question)
+        named = regions(question) if named_places or _REGION_HINTS & set(tokens) else set()
         concepts = frozenset(name for _, _, name in spans)
-        return cls(concepts, wants, frozenset(named), frozenset(places(question)) - _REGION_NAMES)
+        return cls(concepts, wants, frozenset(named), frozenset(named_places) - _REGION_NAMES)
 
     def elsewhere(self, entry: Entry) -> bool:
         """Whether ``entry`` speaks of a town or area other than the ones this question names
@@ -144,4 +145,4 @@ def _regions_given(entry: Entry) -> frozenset[str]:
 @lru_cache(maxsize=16384)
 def _conditions_asked(entry: Entry) -> frozenset[str]:
     """The conditions an entry's question asks about (:data:`CONDITIONS`)."""
-    return frozenset(concepts_of(words(entry.question))) & CONDITIONS
+    return _concepts_asked(entry) & CONDITIONS
