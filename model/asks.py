@@ -4,7 +4,7 @@
 entry worded like the question may still answer another question of the topic. :class:`Asked`
 reads what the question wants (a limit, a minimum, a rate, a time, a contact), the delivery
 region it names, and the conditions it asks about; :meth:`Asked.unmet` counts what an entry
-leaves unmet, and the pick ranks it lower per count (``model.grounding.UNANSWERED``).
+leaves unmet, and the pick ranks it lower per count (``model.picking.UNANSWERED``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["CONDITIONS", "WANTS", "Asked"]
 #: wants a limit, "koydin lagbe" a time, "kon number e call dibo" a contact. An entry of the
 #: topic whose question and answer give none of them answers another question of the topic
 #: ("COD-te extra charge ache?" for "COD koto taka porjonto?"), so its rank is multiplied by
-#: ``model.grounding.UNANSWERED`` per such want.
+#: ``model.picking.UNANSWERED`` per such want.
 WANTS: dict[str, frozenset[str]] = {
     "limit": frozenset({"limit"}),
     "minimum": frozenset({"minimum"}),

@@ -261,12 +261,12 @@ def test_the_entry_that_gives_what_the_question_wants_is_chosen(
     # On the shipped knowledge base: "হাতে পেয়ে দাম দেওয়া" is worded like the COD entry about
     # an extra fee, but asks for the limit, which another COD entry's answer states.
     from bench.retrieval import knowledge
-    from model import grounding
+    from model import picking
 
     index = RetrievalIndex(knowledge())
     question = "হাতে পেয়ে দাম দেওয়ার সুবিধা কত টাকার অর্ডার পর্যন্ত পাব"
     assert "২০,০০০" in (ground(index, question, "bn").answer or "")
-    monkeypatch.setattr(grounding, "UNANSWERED", 1.0)  # what the want changes
+    monkeypatch.setattr(picking, "UNANSWERED", 1.0)  # what the want changes
     assert "২০,০০০" not in (ground(index, question, "bn").answer or "")
 
 
