@@ -17,6 +17,7 @@ from model.asks import Asked
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_alike, names_nothing
 from model.retrieval import Entry, RetrievalIndex
+from model.text.entities import negations
 
 __all__ = ["CANDIDATES", "READABLE", "hedged", "pick", "topic_members"]
 
@@ -38,6 +39,10 @@ NEAR_BEST = 0.6
 #: place, instrument or goods was refused.
 GENERAL_BEST = 0.3
 _NAMES = ("place", "instrument", "goods")
+#: Similarity to the question a plain entry needs to answer once the closest were refused for
+#: a negation: below it, the topic itself was a guess (a complaint about a product's colour
+#: voted "which areas do you deliver to?" at 0.04).
+PLAIN_CLOSENESS = 0.1
 #: Similarity to the question an entry whose answer says "no information" needs to be sent.
 HEDGED_CLOSENESS = 0.6
 #: How answers say that the information is not at hand, in the four registers.
@@ -120,7 +125,9 @@ def pick(
             # when the best ones are refused, nothing of this register answers this one.
             # Except the topic's general question, when what was refused named a place,
             # an instrument or goods: "Can I pay with bKash?" refused "Can I pay with Nagad?"
-            # and is answered by "Which payment methods do you take?".
+            # and is answered by "Which payment methods do you take?". Likewise when what was
+            # refused was negated ("still no refund. why?"): a plain entry of the topic that
+            # leaves nothing of the question unmet answers the plain question.
             general = (
                 refused in _NAMES
                 and score >= GENERAL_BEST * best
@@ -128,6 +135,12 @@ def pick(
                     names_nothing(index.entries[i].question)
                     or names_alike(question, index.entries[i].question)
                 )
+            ) or (
+                refused == "negation"
+                and score >= GENERAL_BEST * best
+                and closeness >= PLAIN_CLOSENESS
+                and not asked.unmet(index.entries[i])
+                and not negations(index.entries[i].question)
             )
             if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue

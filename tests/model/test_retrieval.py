@@ -447,6 +447,20 @@ def test_an_entry_naming_what_was_asked_answers_when_the_closest_are_refused() -
     assert grounded.source == "knowledge" and "7–10 working days" in (grounded.answer or "")
 
 
+def test_a_plain_entry_answers_when_the_closest_was_refused_for_its_negation() -> None:
+    # The closest entry complains that no refund came; the customer asks plainly when it will.
+    from bench.retrieval import knowledge
+
+    index = RetrievalIndex(knowledge())
+    question = "sent back a dress, qc passed. i chose wallet refund, when will it show?"
+    grounded = ground(index, question, "en")
+    assert grounded.source == "knowledge" and "24 hours" in (grounded.answer or "")
+    # A topic voted by chance ("পাঠানো" is sending) has no plain entry close enough: the
+    # complaint about a colour is not told where Bazarghor delivers.
+    colour = ground(index, "আমার পাঠানো ছবির সাথে পণ্যের রং মিলছে না, এখন কী করব?", "bn")
+    assert colour.topic == "coverage" and colour.answer is None
+
+
 def test_a_topic_about_a_special_case_gives_way_to_the_general_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
