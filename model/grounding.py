@@ -49,6 +49,7 @@ __all__ = [
 #: Entries read per question (all topics voted come from these).
 SEARCH_K = 24
 
+
 @dataclass(frozen=True)
 class Grounding:
     """The outcome of :func:`ground` for one question."""

@@ -66,6 +66,7 @@ CANDIDATES = 16
 #: Similarity of two answers (in two registers) at which they state the same thing.
 SAME_ANSWER = 0.5
 
+
 def topic_members(
     index: RetrievalIndex, topic: str, register: str, scores: np.ndarray, limit: int
 ) -> list[int]:
