@@ -16,8 +16,8 @@ agree on everything :mod:`model.text.entities` finds:
   "jeans" vs "rice"), except that a stored question naming several ("bKash, Nagad or Rocket")
   covers a question naming one of them.
 
-A knowledge-base answer states a rule, so there a stored question naming no place, instrument
-or goods covers one that names some (``general=True``); an agent's correction does not.
+A knowledge-base answer states a rule, so there a stored question naming no place, instrument,
+goods or number covers one that names some (``general=True``); an agent's correction does not.
 
 Anything else that differs is left to retrieval's similarity. A failed guard never blocks an
 answer outright: the pipeline tries the next entry, or lets the model answer with the entries
@@ -119,7 +119,8 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     that names no place, instrument or goods covers a question that names one ("ডেলিভারি চার্জ
     কত?" answers "খুলনায় ডেলিভারি চার্জ কত?" with both fees). Otherwise (an agent's
     correction, written for one customer's question) the names must be the same, place names
-    included, not only their delivery region. Negations and numbers must be the same always.
+    included, not only their delivery region. Negations must be the same always, and two
+    questions that both name numbers must name the same ones.
     """
     asked, known = _facts(question), _facts(stored)
     negated, negated_known = _in_scope(asked, known), _in_scope(known, asked)
@@ -127,7 +128,7 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
         (negated, asked.failure), (negated_known, known.failure)
     ):
         return Verdict(False, "negation")
-    if asked.numbers != known.numbers and not (general and not asked.numbers):
+    if asked.numbers != known.numbers and not (general and not (asked.numbers and known.numbers)):
         return Verdict(False, "number")
     if not _covers(known.regions, asked.regions, general=general) or (
         not general and asked.places != known.places
@@ -224,11 +225,15 @@ _YES_NO = re.compile(
 
 def without_polar_opening(question: str, stored: str, answer: str) -> str:
     """``answer`` without its opening yes or no when one of the two questions is negated and
-    the other is not: "No, Bazarghor delivers to all 64 districts" answers "Is there any
-    district where you don't deliver?"; to "Do you ship to every district?" the statement
-    alone is the answer, and the "No" would say the opposite."""
+    the other is not, or their numbers differ: "No, Bazarghor delivers to all 64 districts"
+    answers "Is there any district where you don't deliver?"; to "Do you ship to every
+    district?" the statement alone is the answer, and the "No" would say the opposite. The
+    "Yes" of "Is COD available?" is no answer for a 35,000 taka order."""
     opening = _YES_NO.match(answer)
-    if opening is None or (negations(question) > 0) == (negations(stored) > 0):
+    if opening is None or (
+        (negations(question) > 0) == (negations(stored) > 0)
+        and _facts(question).numbers == _facts(stored).numbers
+    ):
         return answer
     rest = answer[opening.end() :]
     return rest[:1].upper() + rest[1:] if rest else answer

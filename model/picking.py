@@ -17,7 +17,7 @@ from model.asks import Asked
 from model.config import MemoryConfig
 from model.guards import Reason, agree, names_alike, names_nothing
 from model.retrieval import Entry, RetrievalIndex
-from model.text.entities import negations
+from model.text.entities import negations, numbers
 
 __all__ = ["CANDIDATES", "READABLE", "hedged", "pick", "topic_members"]
 
@@ -123,25 +123,10 @@ def pick(
         best = ranked[0][0]
         for score, closeness, i in ranked:
             # Far below the best match, an entry answers another question of the topic:
-            # when the best ones are refused, nothing of this register answers this one.
-            # Except the topic's general question, when what was refused named a place,
-            # an instrument or goods: "Can I pay with bKash?" refused "Can I pay with Nagad?"
-            # and is answered by "Which payment methods do you take?". Likewise when what was
-            # refused was negated ("still no refund. why?"): a plain entry of the topic that
-            # leaves nothing of the question unmet answers the plain question.
-            general = (
-                refused in _NAMES
-                and score >= GENERAL_BEST * best
-                and (
-                    names_nothing(index.entries[i].question)
-                    or names_alike(question, index.entries[i].question)
-                )
-            ) or (
-                refused == "negation"
-                and score >= GENERAL_BEST * best
-                and closeness >= PLAIN_CLOSENESS
-                and not asked.unmet(index.entries[i])
-                and not negations(index.entries[i].question)
+            # when the best ones are refused, nothing of this register answers this one,
+            # except the topic's general question (:func:`_plain_fallback`).
+            general = score >= GENERAL_BEST * best and _plain_fallback(
+                refused, question, asked, index.entries[i], closeness
             )
             if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue
@@ -159,6 +144,33 @@ def pick(
                 break
             return _in_own_register(index, asked, question, topic, order[0], i), None
     return None, refused
+
+
+def _plain_fallback(
+    refused: Reason | None, question: str, asked: Asked, entry: Entry, closeness: float
+) -> bool:
+    """Whether ``entry``, ranked well below the entries refused for ``refused``, answers the
+    question as the topic's general one.
+
+    - A place, an instrument or goods refused: an entry naming none, or just what the
+      customer named ("Can I pay with bKash?" refused "Can I pay with Nagad?" and is answered
+      by "Which payment methods do you take?").
+    - An amount refused: an entry naming no number that leaves nothing of the question unmet
+      states the rule ("a 35,000 taka fridge on COD?" is answered by the COD limit).
+    - A negation refused ("still no refund. why?"): a plain entry leaving nothing unmet,
+      close enough that the topic was no guess.
+    """
+    if refused in _NAMES:
+        return names_nothing(entry.question) or names_alike(question, entry.question)
+    if refused == "number":
+        return not numbers(entry.question) and not asked.unmet(entry)
+    if refused == "negation":
+        return (
+            closeness >= PLAIN_CLOSENESS
+            and not asked.unmet(entry)
+            and not negations(entry.question)
+        )
+    return False
 
 
 def _in_own_register(

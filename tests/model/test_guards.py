@@ -139,8 +139,11 @@ def test_a_general_knowledge_question_covers_a_specific_one() -> None:
     # A stored question naming several instruments covers one of them, not another.
     assert agree("rocket e refund kobe?", "bkash, nagad ba rocket e refund kobe?")
     assert not agree("card e refund kobe?", "bkash, nagad ba rocket e refund kobe?")
-    # The general rule does not lift negation or numbers.
-    assert not agree("5000 takar order e emi?", "emi hobe?", general=True)
+    # The general rule covers an amount too: "emi hobe?" is answered with the EMI rule. It
+    # does not lift a negation, nor a different amount, and a correction needs the same ones.
+    assert agree("5000 takar order e emi?", "emi hobe?", general=True)
+    assert not agree("5000 takar order e emi?", "emi hobe?")
+    assert not agree("5000 takar order e emi?", "3000 takar order e emi hobe?", general=True)
     assert not agree("emi hobe na?", "emi hobe?", general=True)
 
 
@@ -240,6 +243,12 @@ def test_a_yes_or_no_is_dropped_where_the_two_questions_differ_in_negation() -> 
     bn = "না, বাজারঘর দেশের ৬৪টি জেলাতেই ডেলিভারি দেয়।"
     asked = "সব জেলায় কি পাঠান?"
     assert without_polar_opening(asked, "কোনো জেলা আছে যেখানে দেন না?", bn) == bn[3:].lstrip()
+    # A yes or no given for no amount is no answer for one ("Yes" to a 35,000 taka COD order).
+    cod = "Yes, cash on delivery is available for orders up to 20,000 taka."
+    assert without_polar_opening("COD for a 35,000 taka fridge?", "Is COD available?", cod) == (
+        "Cash on delivery is available for orders up to 20,000 taka."
+    )
+    assert without_polar_opening("Is COD available?", "Can I pay COD?", cod) == cod
     # An answer that does not open with yes or no stays as it is.
     plain = "Bazarghor delivers to all 64 districts."
     assert without_polar_opening("Do you deliver everywhere?", stored, plain) == plain
