@@ -55,7 +55,9 @@ class Asked:
         wanted = [
             name
             for start, end, name in spans
-            if name in WANTS and not (end - start == 1 and tokens[start] in _NEEDS)
+            if name in WANTS
+            and not (end - start == 1 and tokens[start] in _NEEDS)
+            and not (tokens[start] == "when" and not _WHEN_ASKED.search(question))
         ]
         wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
         named_places = places(question)
@@ -95,6 +97,15 @@ class Asked:
 
 #: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
 _NEEDS = frozenset({"lage", "lagbe", "লাগে", "লাগবে", "take", "takes"})
+#: An English "when" that asks: opening its sentence ("When will it come?", "ok so when
+#: does…"), before a helping verb ("refund when will I get"), or ending it ("refund when?").
+#: Any other is a conjunction: "can I pay cash when it arrives?" asks nothing about time.
+_WHEN_ASKED = re.compile(
+    r"(?:^|[.?!,;:\n]\s*|\b(?:and|so|but|then|ok|okay|exactly|just|approximately|around|about)\s+)"
+    r"when\b|\bwhen\s+(?:\S+\s+)?(?:will|would|can|could|should|shall|do|does|did|is|are|was"
+    r"|were|am|may|might)\b|\bwhen\s*(?:[?.!]|$)",
+    re.IGNORECASE,
+)
 #: Words that name a region without a place name ("ঢাকার বাইরে", "remote upazila"); a bare
 #: "district" does not ("কয়টা district-এ delivery দেন?" asks how many).
 _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upazila", "উপজেলা"})

@@ -331,6 +331,11 @@ def test_what_an_entry_leaves_unmet() -> None:
     # "lagbe" alone (it takes) asks for no duration.
     assert not Asked.of("pathaite koto tk lagbe?").wants
     assert Asked.of("pathaite koto din lagbe?").wants
+    # An English "when" asks only opening a sentence, before a helping verb or at the end;
+    # "pay cash when it arrives" is cash on delivery, no question of time.
+    assert not Asked.of("Can I pay cash when it arrives, or is 35,000 taka too much?").wants
+    for asks_when in ("When will it arrive?", "refund when will i get", "my refund when?"):
+        assert Asked.of(asks_when).wants, asks_when
 
 
 def test_a_fee_question_is_not_answered_with_the_free_delivery_rule(
