@@ -48,7 +48,9 @@ HEDGED_CLOSENESS = 0.6
 #: How answers say that the information is not at hand, in the four registers.
 _HEDGES = re.compile(
     r"(?:don't|do not|doesn't) have (?:the |that |any |exact )?(?:information|info|details)"
-    r"|(?:তথ্য|information|info)(?: আমার কাছে)? নেই|(?:info|tottho|information) (?:amar kache )?nai",
+    r"|(?:don't|do not) have exact (?:delivery )?time slots|can't confirm that"
+    r"|(?:তথ্য|information|info)(?: আমার কাছে)? নেই|(?:info|tottho|information) (?:amar kache )?nai"
+    r"|(?:confirm|বলতে) (?:করতে )?পারছি না|(?:confirm korte|bolte) parchi na",
     re.IGNORECASE,
 )
 

@@ -218,6 +218,9 @@ def test_another_registers_entry_answers_through_the_customers_own() -> None:
 def test_an_answer_without_the_information_answers_only_its_own_question() -> None:
     assert hedged("I don't have information on that, sorry. Type /agent.")
     assert hedged("নির্দিষ্ট সময়ের তথ্য আমার কাছে নেই।") and hedged("Exact time er info amar kache nai")
+    assert hedged("I don't have exact delivery time slots. You'll get an SMS when it ships.")
+    assert hedged("Eta ekhane theke confirm korte parchi na. /agent likhun.")
+    assert hedged("ঠিক কতক্ষণ লাগবে বলতে পারছি না, তবে এজেন্ট যোগ দেবেন।")
     assert not hedged("Delivery inside Dhaka costs 60 taka.")
     base = [
         Entry("Can my brother collect my parcel?", "I don't have information on that.", "en", "p"),
