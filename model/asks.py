@@ -75,6 +75,18 @@ class Asked:
         """Whether ``entry``'s question asks about a case this question does not name."""
         return bool(_conditions_asked(entry) - self.concepts)
 
+    def names_case_of(self, entries: list[Entry], share: float = 0.5) -> bool:
+        """Whether this question names a case (:data:`CASES`) that more than ``share`` of
+        ``entries`` ask about: "money deducted but the order failed" is the case of the
+        failed-payment entries."""
+        if not entries:
+            return False
+        named = self.concepts & CASES
+        return any(
+            sum(case in _concepts_asked(e) for e in entries) > share * len(entries)
+            for case in named
+        )
+
     def unmet(self, entry: Entry) -> float:
         """How many of the question's wants ``entry`` leaves unmet: a want its question and
         answer give nothing for, a region they never speak of, and a condition its question
@@ -113,6 +125,10 @@ _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upa
 #: Concepts that make a question about one case of its topic: an entry asking about free
 #: delivery, a minimum or a limit answers that case, not the topic's general question.
 CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock", "holiday"})
+#: Cases a question names that make it about one topic of two voted alike
+#: (:meth:`Asked.names_case_of`): the conditions that are no want (a rate or a limit is asked
+#: of many topics), and a payment that failed or was deducted.
+CASES = (CONDITIONS - set(WANTS)) | {"failed", "deducted"}
 #: What a want counts that only an entry's answer gives.
 HALF = 0.5
 #: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.

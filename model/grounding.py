@@ -181,16 +181,25 @@ def _special_case_aside(
     """The topic to answer from: the first voted, unless every entry of it that was read asks
     about a case the question does not name (:data:`model.asks.CONDITIONS`: out of stock,
     free delivery…) while a topic voted almost as high has one that does not: "amar order
-    kobe ashbe?" is about delivery time, not about when an out-of-stock item comes back."""
+    kobe ashbe?" is about delivery time, not about when an out-of-stock item comes back.
+    Conversely, the second answers when the question names the case most of its entries ask
+    about and none of the first's does (:meth:`Asked.names_case_of`): "payment fail, taka
+    katse, koto din lagbe ferot aste?" is a failed payment's reversal, not a return's refund."""
     if len(votes) < 2 or votes[1][1] < CLOSE_VOTE * votes[0][1]:
         return votes[0]
     asked = Asked.of(question)
     special: dict[str, bool] = {}
+    read: dict[str, list[Entry]] = {votes[0][0]: [], votes[1][0]: []}
     for hit in hits:
-        if hit.entry.origin == "knowledge" and hit.entry.topic in (votes[0][0], votes[1][0]):
+        if hit.entry.origin == "knowledge" and hit.entry.topic in read:
             own = asked.special(hit.entry)
             special[hit.entry.topic] = special.get(hit.entry.topic, True) and own
+            read[hit.entry.topic].append(hit.entry)
     if special.get(votes[0][0]) and special.get(votes[1][0]) is False:
+        return votes[1]
+    if asked.names_case_of(read[votes[1][0]]) and not asked.names_case_of(
+        read[votes[0][0]], share=0.0
+    ):
         return votes[1]
     return votes[0]
 

@@ -105,6 +105,7 @@ def pick(
     context = [i for found in candidates.values() for i in found]
     size = 1 if topic.startswith("#") else index.topic_size(topic)
     refused: Reason | None = None
+    refusals: set[Reason] = set()
     for wanted in order:
         members = candidates.get(wanted) or topic_members(index, topic, wanted, scores, CANDIDATES)
         if not members:
@@ -128,7 +129,7 @@ def pick(
             # when the best ones are refused, nothing of this register answers this one,
             # except the topic's general question (:func:`_plain_fallback`).
             general = score >= GENERAL_BEST * best and _plain_fallback(
-                refused, question, asked, index.entries[i], closeness
+                refusals, question, asked, index.entries[i], closeness
             )
             if (score < NEAR_BEST * best or closeness < config.entry_threshold) and not general:
                 continue
@@ -136,7 +137,9 @@ def pick(
                 continue  # "I have no information on that" only answers its own question
             verdict = agree(question, index.entries[i].question, general=True)
             if not verdict:
-                refused = refused or verdict.reason
+                if verdict.reason is not None:
+                    refused = refused or verdict.reason
+                    refusals.add(verdict.reason)
                 continue
             if wanted == order[0]:
                 return index.entries[i], None
@@ -149,10 +152,10 @@ def pick(
 
 
 def _plain_fallback(
-    refused: Reason | None, question: str, asked: Asked, entry: Entry, closeness: float
+    refusals: set[Reason], question: str, asked: Asked, entry: Entry, closeness: float
 ) -> bool:
-    """Whether ``entry``, ranked well below the entries refused for ``refused``, answers the
-    question as the topic's general one.
+    """Whether ``entry``, ranked well below the entries refused (for each of ``refusals``),
+    answers the question as the topic's general one.
 
     - A place, an instrument or goods refused: an entry naming none, or just what the
       customer named ("Can I pay with bKash?" refused "Can I pay with Nagad?" and is answered
@@ -162,17 +165,18 @@ def _plain_fallback(
     - A negation refused ("still no refund. why?"): a plain entry leaving nothing unmet,
       close enough that the topic was no guess.
     """
-    if refused in _NAMES:
-        return names_nothing(entry.question) or names_alike(question, entry.question)
-    if refused == "number":
-        return not numbers(entry.question) and not asked.unmet(entry)
-    if refused == "negation":
-        return (
-            closeness >= PLAIN_CLOSENESS
-            and not asked.unmet(entry)
-            and not negations(entry.question)
-        )
-    return False
+    if refusals & set(_NAMES) and (
+        names_nothing(entry.question) or names_alike(question, entry.question)
+    ):
+        return True
+    if "number" in refusals and not numbers(entry.question) and not asked.unmet(entry):
+        return True
+    return (
+        "negation" in refusals
+        and closeness >= PLAIN_CLOSENESS
+        and not asked.unmet(entry)
+        and not negations(entry.question)
+    )
 
 
 def _in_own_register(

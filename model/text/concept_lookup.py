@@ -42,9 +42,13 @@ def _concept_key(word: str) -> str:
 #: Words looked up only as written, because their light key is another word's: "code" stems
 #: to "cod" (cash on delivery), "bye" spells like "be", "ty" (thank you) like "t", "eid" like
 #: "id" (an order id), "id" like "ঈদ", "counter" (a pickup counter) like "country", and
-#: "কয়টা"/"koyta" (how many) stem to "কয়"/"koy" (how much).
+#: "কয়টা"/"koyta" (how many) stem to "কয়"/"koy" (how much). Common English words whose
+#: key or skeleton is a concept's spelling are here too: "much" (too much) is no "muche"
+#: (delete), "some" no "somoy" (time), "case" no COD, "because" no bKash, "gone" no "ghonta".
 _WHOLE = frozenset(
     {"code", "bye", "ty", "eid", "id", "counter", "country", "কয়টা", "কয়টি", "koyta", "koyti"}
+    | {"much", "some", "case", "because", "gone", "lost", "mine", "must", "count", "list"}
+    | {"charger", "outlet", "police", "settings", "shall", "unused", "rather"}
 )
 
 

@@ -154,10 +154,13 @@ CONCEPTS = _groups(
     keep: keep, kept, hold, holds, held, wait, waits, rakhe, রাখে, রাখা, রাখবে, rakhbe, opekkha,
         অপেক্ষা, store,
         stays
-    deducted: deducted, debited, cut, kete nise, kete geche, kete gese, কেটে নিয়েছে, কেটে গেছে,
-        কেটেছে, kome geche, কমে গেছে, charged twice, taka gese
+    deducted: deducted, deduct, deducts, debited, cut, kete nise, kete geche, kete gese, কেটে
+        নিয়েছে, কেটে গেছে, কেটেছে, kome geche, কমে গেছে, charged twice, taka gese, money is
+        gone, money gone, money went, money left, taka gone, money has gone, taka chole
+        geche, taka chole gese, টাকা চলে গেছে, কাটা, কাটার, kata, katar, kata hoyeche, কাটা
+        হয়েছে, charged but, was charged, got charged, debit sms
     failed: failed, fail, fails, ফেইল, ব্যর্থ, didn't go through, did not go through, unsuccessful,
-        never went through, didn't go thru, never went thru, did not go thru
+        never went through, didn't go thru, never went thru, did not go thru, error, erorr, এরর
     holiday: weekend, weekends, holiday, holidays, chuti, chutir din, ছুটি, ছুটির দিন, friday,
         fridays, shukrobar, শুক্রবার, eid, ঈদ, puja, পূজা
     valid: expires, last, lasts, meyad koto, valid, validity, expire, expiry, expired, meyad,

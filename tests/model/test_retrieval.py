@@ -412,6 +412,29 @@ def test_a_word_typed_without_vowels_meets_its_concept() -> None:
     assert "c:pickup" in features("pickup point e koto din rakhe?")
 
 
+def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> None:
+    # "much" stems like "muche" (delete), "some" like "somoy" (time), "case" like COD.
+    assert not {"c:delete", "c:duration"} & set(features("is that too much for some reason?"))
+    assert "c:cod" not in features("in case it breaks")
+    # A deducted payment and an error, as customers write them.
+    assert "c:deducted" in features("bKash theke taka deduct hoyeche")
+    assert "c:deducted" in features("the money is gone")
+    assert "c:failed" in features("the app showed an error")
+
+
+def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
+    # Refund time and failed payments are voted alike; the question names a failed payment,
+    # the case of most failed-payment entries and of no refund entry.
+    from bench.retrieval import knowledge
+
+    index = RetrievalIndex(knowledge())
+    question = (
+        "Paid by Nagad, the payment failed and my money was cut. How many days until it comes back?"
+    )
+    grounded = ground(index, question, "en")
+    assert grounded.topic == "payment_failed" and "3 working days" in (grounded.answer or "")
+
+
 def test_english_ways_of_asking_for_a_time_and_a_return() -> None:
     assert "c:duration" in features("what's the refund timeline?")
     assert "c:duration" in features("deadline for returning a saree?")
