@@ -124,6 +124,9 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     """
     asked, known = _facts(question), _facts(stored)
     negated, negated_known = _in_scope(asked, known), _in_scope(known, asked)
+    if not known.negations and len(_sentences(stored)) == 1:
+        aside = _circumstances(question)
+        negated = [n for n in negated if n not in aside or _used(n[0], known.heads)]
     if not _same_negations(negated, negated_known) and not _failure_said_twice(
         (negated, asked.failure), (negated_known, known.failure)
     ):
@@ -139,6 +142,28 @@ def agree(question: str, stored: str, *, general: bool = False) -> Verdict:
     if not _covers(known.goods, asked.goods, general=general):
         return Verdict(False, "goods")
     return Verdict(True)
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(text) if words(part)]
+
+
+#: Where a sentence ends: ".", "!", "?", "।" or a new line.
+_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+|\n+")
+
+
+@lru_cache(maxsize=8192)
+def _circumstances(question: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The negations of a question's statements, when it asks in a sentence of its own: "I
+    don't see the EMI option for my cart. Is there a minimum amount?" tells a circumstance,
+    then asks. :func:`agree` does not hold them against a stored question that is one plain
+    sentence, unless that sentence uses the negated word ("I never got my refund. What now?"
+    is no "I got my refund, what now?")."""
+    sentences = _sentences(question)
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    if not asking or len(asking) == len(sentences):
+        return ()
+    return tuple(n for s in sentences if s not in asking for n in negation_contexts(s))
 
 
 def _in_scope(facts: _Facts, other: _Facts) -> list[tuple[str, frozenset[str]]]:

@@ -147,6 +147,23 @@ def test_a_general_knowledge_question_covers_a_specific_one() -> None:
     assert not agree("emi hobe na?", "emi hobe?", general=True)
 
 
+def test_a_negated_circumstance_told_before_the_question_does_not_change_it() -> None:
+    # A statement, then a question of its own: the negation tells the customer's situation.
+    told = "I can't find the EMI option on my cart page. What is the minimum amount for EMI?"
+    assert agree(told, "What's the minimum order amount for EMI?")
+    # Not in one sentence, not when the stored question uses the negated word, not when it is
+    # itself more than one plain sentence.
+    assert not agree(told.replace(". W", ", w"), "What's the minimum order amount for EMI?")
+    assert not agree("I never got my refund. What now?", "I got my refund, what now?")
+    assert not agree(
+        "I don't want to cancel my order. What should I do?",
+        "I want to cancel my order. What should I do?",
+    )
+    assert not agree(
+        "amar order ta cancel korte chai na. ki korbo?", "cancel korte chai, ki korbo?"
+    )
+
+
 def test_an_agents_answer_keeps_its_place_names() -> None:
     # Same region, different area: a correction written for Mirpur is not reused for Badda.
     assert not agree("Badda te parcel kobe?", "Mirpur e parcel kobe?")
