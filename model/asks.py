@@ -33,6 +33,7 @@ WANTS: dict[str, frozenset[str]] = {
     "when": frozenset({"when", "duration", "day", "hour", "minute"}),
     "contact": frozenset({"contact"}),
     "count": frozenset({"count"}),
+    "fee": frozenset({"fee", "free", "money"}),
 }
 
 

@@ -334,6 +334,10 @@ def test_what_an_entry_leaves_unmet() -> None:
     # "lagbe" alone (it takes) asks for no duration.
     assert not Asked.of("pathaite koto tk lagbe?").wants
     assert Asked.of("pathaite koto din lagbe?").wants
+    # A fee asked for is given by an entry speaking of money, not of how long a parcel waits.
+    fee = Asked.of("I work all day, so I'd collect from a pickup point. Is there a fee?")
+    assert fee.unmet(Entry("Pickup point e koto din rakhe?", "5 din rakha hoy.", "banglish"))
+    assert not fee.unmet(Entry("Pickup e khoroch koto?", "30 taka.", "banglish"))
     # An English "when" asks only opening a sentence, before a helping verb or at the end;
     # "pay cash when it arrives" is cash on delivery, no question of time.
     assert not Asked.of("Can I pay cash when it arrives, or is 35,000 taka too much?").wants
