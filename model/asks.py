@@ -136,11 +136,18 @@ HALF = 0.5
 _STATEMENTS = re.compile(r"[,;.!?।\n]+")
 
 
+#: A number with a percent sign: a rate stated.
+_RATE = re.compile(r"[\d০-৯]\s*%")
+
+
 @lru_cache(maxsize=16384)
 def _concepts_given(entry: Entry) -> frozenset[str]:
     """The concepts an entry's question and answer speak of (entries are immutable: cached;
     each part is read only when a question needs it, so a cold lookup stays cheap)."""
-    return frozenset(concepts_of(words(f"{entry.question}\n{entry.answer}")))
+    text = f"{entry.question}\n{entry.answer}"
+    # "২%" gives a rate although words() keeps no "%".
+    rate = {"percent"} if _RATE.search(text) else set()
+    return frozenset(concepts_of(words(text))) | rate
 
 
 @lru_cache(maxsize=16384)

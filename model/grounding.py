@@ -184,7 +184,9 @@ def _special_case_aside(
     kobe ashbe?" is about delivery time, not about when an out-of-stock item comes back.
     Conversely, the second answers when the question names the case most of its entries ask
     about and none of the first's does (:meth:`Asked.names_case_of`): "payment fail, taka
-    katse, koto din lagbe ferot aste?" is a failed payment's reversal, not a return's refund."""
+    katse, koto din lagbe ferot aste?" is a failed payment's reversal, not a return's refund.
+    And the second answers when one of its entries read gives all the question wants
+    (:meth:`Asked.unmet`) and none of the first's gives one of them."""
     if len(votes) < 2 or votes[1][1] < CLOSE_VOTE * votes[0][1]:
         return votes[0]
     asked = Asked.of(question)
@@ -197,8 +199,15 @@ def _special_case_aside(
             read[hit.entry.topic].append(hit.entry)
     if special.get(votes[0][0]) and special.get(votes[1][0]) is False:
         return votes[1]
-    if asked.names_case_of(read[votes[1][0]]) and not asked.names_case_of(
-        read[votes[0][0]], share=0.0
+    first, second = read[votes[0][0]], read[votes[1][0]]
+    if asked.names_case_of(second) and not asked.names_case_of(first, share=0.0):
+        return votes[1]
+    # "ফেরতের টাকা ওয়ালেটে … কতক্ষণের মধ্যে জমা হয়?": no wallet top-up entry read gives a
+    # time, a refund entry does.
+    if (
+        asked.wants
+        and any(not asked.unmet(e) for e in second)
+        and all(asked.unmet(e) >= 1 for e in first)
     ):
         return votes[1]
     return votes[0]

@@ -68,7 +68,7 @@ CONCEPTS = _groups(
         returned item
     money: money, taka, tk, টাকা, ৳, bdt, poisa, পয়সা, balance, ব্যালান্স, ব্যালেন্স, amount
     fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping,
-        shipping cost, extra, fine, jorimana, জরিমানা, penalty
+        shipping cost, extra, fine, jorimana, জরিমানা, penalty, how much is, how much for
     free: free, ফ্রি, ফ্রী, maf, মাফ, no charge, free of charge, binamulle, বিনামূল্যে, waive, waived,
         skip the fee, skip
     delivery: rowna, রওনা, dispatch, dispatched, on the way, delivery, deliver, delivered,

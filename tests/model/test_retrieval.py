@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from model.grounding import ground, hedged, prompt_knowledge, small_talk
+from model.grounding import ground, hedged, prompt_knowledge, small_talk, vote_topics
 from model.retrieval import MAX_CHARS, Entry, RetrievalIndex, features
 from model.text.translit import fold, romanize, skeleton, stem, words
 
@@ -494,6 +494,21 @@ def test_a_plain_entry_answers_when_the_closest_was_refused_for_its_negation() -
     # complaint about a colour is not told where Bazarghor delivers.
     colour = ground(index, "আমার পাঠানো ছবির সাথে পণ্যের রং মিলছে না, এখন কী করব?", "bn")
     assert colour.topic == "coverage" and colour.answer is None
+
+
+def test_a_topic_whose_entries_give_what_is_asked_answers_when_voted_alike() -> None:
+    # Wallet top-up is voted above refund time; none of its entries read gives a time, the
+    # refund's do.
+    from bench.retrieval import knowledge
+
+    index = RetrievalIndex(knowledge())
+    question = "ফেরতের টাকা বাজারঘর ওয়ালেটে নেওয়া বেছে নিলে সেটা কতক্ষণের মধ্যে জমা হয়?"
+    assert vote_topics(index, question)[0][0] == "wallet_topup"
+    grounded = ground(index, question, "bn")
+    assert grounded.topic == "refund_time" and "২৪ ঘণ্টা" in (grounded.answer or "")
+    # A rate written "2%" gives the rate asked for.
+    rate = ground(index, "Wallet দিয়ে pay করলে cashback-এর rate কত percent?", "mixed")
+    assert rate.topic == "wallet_cashback" and "২%" in (rate.answer or "")
 
 
 def test_a_topic_about_a_special_case_gives_way_to_the_general_one(
