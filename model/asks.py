@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from model.retrieval import Entry
 from model.text.concept_lookup import concept_spans, concepts_of
-from model.text.entities import places, regions
+from model.text.entities import numbers, places, regions
 from model.text.translit import words
 
 __all__ = ["CONDITIONS", "WANTS", "Asked"]
@@ -61,9 +61,12 @@ class Asked:
             and not (tokens[start] == "when" and not _WHEN_ASKED.search(question))
         ]
         wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
+        concepts = frozenset(name for _, _, name in spans)
+        if not wants and "money" in concepts and any(_AMOUNT <= n < _ID for n in _values(question)):
+            # "ওয়ালেটে ৭০ হাজার টাকা রাখা যাবে?" asks whether the amount is within a rule.
+            wants = (_RULE,)
         named_places = places(question)
         named = regions(question) if named_places or _REGION_HINTS & set(tokens) else set()
-        concepts = frozenset(name for _, _, name in spans)
         return cls(concepts, wants, frozenset(named), frozenset(named_places) - _REGION_NAMES)
 
     def elsewhere(self, entry: Entry) -> bool:
@@ -88,6 +91,18 @@ class Asked:
             for case in named
         )
 
+    def owned(self, entries: list[Entry], others: list[Entry]) -> int:
+        """How many of this question's concepts (what it asks aside) more than half of
+        ``entries`` ask about and none of ``others``: "cashback" and "wallet" are the cashback
+        entries' own, next to VAT entries that share only "rate"."""
+        if not entries:
+            return 0
+        return sum(
+            sum(c in _concepts_asked(e) for e in entries) > len(entries) / 2
+            and not any(c in _concepts_asked(e) for e in others)
+            for c in self.concepts - _ASKING
+        )
+
     def unmet(self, entry: Entry) -> float:
         """How many of the question's wants ``entry`` leaves unmet: a want its question and
         answer give nothing for, a region they never speak of, and a condition its question
@@ -106,6 +121,17 @@ class Asked:
         if self.regions:
             unmet += len(self.regions - _regions_given(entry))
         return unmet + self.elsewhere(entry)
+
+
+#: What a question naming an amount of money and wanting nothing else asks: whether the
+#: amount is within a limit, above a minimum, free of a fee or what rate applies.
+_RULE = frozenset({"limit", "minimum", "free", "percent"})
+#: Amounts of money from here; order ids and phone numbers from ``_ID`` on.
+_AMOUNT, _ID = 100.0, 10_000_000.0
+
+
+def _values(question: str) -> list[float]:
+    return [float(n) for n in numbers(question)]
 
 
 #: "It takes" alone does not ask how long: "pathaite koto tk lagbe?" asks how much it costs.
@@ -130,6 +156,8 @@ CONDITIONS = frozenset({"free", "minimum", "limit", "percent", "stock", "holiday
 #: (:meth:`Asked.names_case_of`): the conditions that are no want (a rate or a limit is asked
 #: of many topics), and a payment that failed or was deducted.
 CASES = (CONDITIONS - set(WANTS)) | {"failed", "deducted"}
+#: Concepts that say how a question asks, not what about (:meth:`Asked.owned`).
+_ASKING = frozenset({"quantity", "count", "duration", "when", "day", "hour", "minute", "how"})
 #: What a want counts that only an entry's answer gives.
 HALF = 0.5
 #: Where one statement of an answer ends, so "60 taka inside Dhaka, 120 outside" gives both.

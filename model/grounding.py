@@ -202,6 +202,10 @@ def _special_case_aside(
     first, second = read[votes[0][0]], read[votes[1][0]]
     if asked.names_case_of(second) and not asked.names_case_of(first, share=0.0):
         return votes[1]
+    # An untopical entry (an agent's question added alone) is no topic to own concepts.
+    topical = not votes[0][0].startswith("#") and not votes[1][0].startswith("#")
+    if topical and asked.owned(second, first) > asked.owned(first, second):
+        return votes[1]
     # "ফেরতের টাকা ওয়ালেটে … কতক্ষণের মধ্যে জমা হয়?": no wallet top-up entry read gives a
     # time, a refund entry does.
     if (

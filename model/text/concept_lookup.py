@@ -48,7 +48,15 @@ def _concept_key(word: str) -> str:
 _WHOLE = frozenset(
     {"code", "bye", "ty", "eid", "id", "counter", "country", "কয়টা", "কয়টি", "koyta", "koyti"}
     | {"much", "some", "case", "because", "gone", "lost", "mine", "must", "count", "list"}
-    | {"charger", "outlet", "police", "settings", "shall", "unused", "rather"}
+    | {"charger", "outlet", "police", "settings", "shall", "unused", "rather", "bar"}
+    # Bangla words of the same kind: "কথা"/"kotha" (talk) is no "kothay" (where), "করে" (does)
+    # no delivery, "রাত"/"raat" (night) no rate, "কাল"/"kal" (yesterday) no call, "নাগাদ"
+    # (by) no Nagad, "প্রমাণ" (proof) no "পরিমাণ", "গত" (last) no "got".
+    | {"কথা", "kotha", "করে", "করছে", "রাত", "রাতে", "raat", "কাল", "kal", "kalke", "নাগাদ"}
+    | {"প্রমাণ", "proman", "গত", "gotho", "গেটের", "প্রশ্ন", "প্রশ্নের", "proshno", "proshner"}
+    | {"অবস্থা", "অবস্থায়", "obostha", "নামাতে", "ভুলে", "vule", "bhule", "টিমের", "ঘড়ি"}
+    | {"কাপের", "kapor", "মন", "mon", "পায়ে", "চার", "thaki", "khobor", "খবর"}
+    | {"কোড", "কোডের", "কোডটা", "কোডটি", "কোডগুলো", "অফিসে"}
 )
 
 
@@ -96,7 +104,7 @@ def concept_spans(tokens: Sequence[str]) -> list[tuple[int, int, str]]:
             continue
         for size in range(min(_LONGEST, len(keys) - i), 0, -1):
             name = table.get(tuple(keys[i : i + size]))
-            if name is None and size == 1:
+            if name is None and size == 1 and tokens[i] not in _WHOLE:
                 name = folded.get(fold(stem(tokens[i])))
                 if name is None and len(bones := skeleton(stem(tokens[i]))) >= _BONES_MIN:
                     name = sole.get(bones)

@@ -114,7 +114,8 @@ CONCEPTS = _groups(
         split payment, mase mase, মাসে মাসে, monthly installment, emi, installment, instalment,
         installments, kisti, কিস্তি, ইএমআই, monthly payment
     otp: code i got, sms code, ফোনে আসা কোড, one-time code, otp, ওটিপি, verification code, one
-        time password, login code, লগইন কোড, login er code, code
+        time password, login code, লগইন কোড, login er code, code, কোড, কোডের, কোডটা, কোডটি,
+        one-time password, one-time code, one-time pin
     login: login, log in, sign in, signin, লগইন, dhukte, ঢুকতে, dukte, logout
     account: account, অ্যাকাউন্ট, একাউন্ট, profile, প্রোফাইল
     delete: off korte, account off, permanently, delete, remove, close, deactivate, muche, মুছে,

@@ -299,7 +299,7 @@ def test_a_question_about_the_money_of_a_return_is_about_the_refund() -> None:
 
 def test_what_an_entry_leaves_unmet() -> None:
     # A region named by a place or "outside Dhaka" must be spoken of; a bare "district" is none.
-    from model.asks import Asked
+    from model.asks import WANTS, Asked
 
     sylhet = Asked.of("Sylhet e parcel koydin e pabo?")
     assert sylhet.regions == {"district"}
@@ -338,9 +338,13 @@ def test_what_an_entry_leaves_unmet() -> None:
     fee = Asked.of("I work all day, so I'd collect from a pickup point. Is there a fee?")
     assert fee.unmet(Entry("Pickup point e koto din rakhe?", "5 din rakha hoy.", "banglish"))
     assert not fee.unmet(Entry("Pickup e khoroch koto?", "30 taka.", "banglish"))
+    # A yes/no question naming an amount of money asks whether it is within a rule.
+    keep = Asked.of("ওয়ালেটে ৮০ হাজার টাকা রাখা যাবে?")
+    assert keep.unmet(Entry("ওয়ালেটে টাকা যোগ করব কীভাবে?", "বিকাশ দিয়ে যোগ করুন।", "bn"))
+    assert keep.unmet(Entry("ওয়ালেটে কত টাকা রাখা যায়?", "সর্বোচ্চ ৫০,০০০ টাকা।", "bn")) < 1
     # An English "when" asks only opening a sentence, before a helping verb or at the end;
     # "pay cash when it arrives" is cash on delivery, no question of time.
-    assert not Asked.of("Can I pay cash when it arrives, or is 35,000 taka too much?").wants
+    assert WANTS["when"] not in Asked.of("Can I pay cash when it arrives, or is it too much?").wants
     for asks_when in ("When will it arrive?", "refund when will i get", "my refund when?"):
         assert Asked.of(asks_when).wants, asks_when
 
@@ -424,6 +428,12 @@ def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> Non
     assert "c:deducted" in features("bKash theke taka deduct hoyeche")
     assert "c:deducted" in features("the money is gone")
     assert "c:failed" in features("the app showed an error")
+    # Nor common Bangla words: "করছে" (is doing) is no fee, "কথা" (talk) no "kothay", "রাত"
+    # (night) no rate, "নাগাদ" (by) no Nagad, "কোডের" the code sent, not cash on delivery.
+    assert not {"c:fee", "c:where"} & set(features("কোড কাজ করছে না, কার সাথে কথা বলব?"))
+    assert not {"c:percent", "c:mfs"} & set(features("রাত ৯টা নাগাদ পাব?"))
+    assert "c:otp" in features("এসএমএসে আসা কোডের মেয়াদ কতক্ষণ?")
+    assert "c:otp" in features("is the one-time password still good?")
 
 
 def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
