@@ -57,7 +57,7 @@ class Asked:
             name
             for start, end, name in spans
             if name in WANTS
-            and not (end - start == 1 and tokens[start] in _NEEDS)
+            and not (end - start == 1 and tokens[start] in _NEEDS | _GOODS_TOO)
             and not (tokens[start] == "when" and not _WHEN_ASKED.search(question))
         ]
         wants = tuple(WANTS[name] for name in dict.fromkeys(wanted))
@@ -145,6 +145,8 @@ _WHEN_ASKED = re.compile(
     r"|were|am|may|might)\b|\bwhen\s*(?:[?.!]|$)",
     re.IGNORECASE,
 )
+#: Words of a want that also name goods: "a phone cover" asks for no contact.
+_GOODS_TOO = frozenset({"phone", "ফোন", "mobile", "মোবাইল"})
 #: Words that name a region without a place name ("ঢাকার বাইরে", "remote upazila"); a bare
 #: "district" does not ("কয়টা district-এ delivery দেন?" asks how many).
 _REGION_HINTS = frozenset({"outside", "baire", "বাইরে", "remote", "upazila", "উপজেলা"})

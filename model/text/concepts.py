@@ -67,8 +67,9 @@ CONCEPTS = _groups(
         ferot dewa jinisher taka, ferot deya jinish er taka, returned item's money, money for a
         returned item
     money: money, taka, tk, টাকা, ৳, bdt, poisa, পয়সা, balance, ব্যালান্স, ব্যালেন্স, amount
-    fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price, shipping,
-        shipping cost, extra, fine, jorimana, জরিমানা, penalty, how much is, how much for
+    fee: fee, fees, charge, charges, cost, costs, khoroch, খরচ, চার্জ, dam, দাম, price,
+        shipping, shipping cost, extra, fine, jorimana, জরিমানা, penalty, how much is, how
+        much for, ফি
     free: free, ফ্রি, ফ্রী, maf, মাফ, no charge, free of charge, binamulle, বিনামূল্যে, waive, waived,
         skip the fee, skip
     delivery: rowna, রওনা, dispatch, dispatched, on the way, delivery, deliver, delivered,
@@ -76,7 +77,7 @@ CONCEPTS = _groups(
         পাঠাতে, pathaben, পাঠাবেন, send, parcel, পার্সেল, porcel, package, pouchabe, পৌঁছাবে, reach,
         arrive, arrives, ashbe, আসবে, asbe
     receive: receive, received, get, got, pabo, pab, পাব, পাবো, paisi, peyechi, পেয়েছি, pai,
-        পাই, hate pabo, হাতে, hate, in hand
+        পাই, hate pabo, হাতে, hate, in hand, expect it, expect my, expect the
     pay: pay, payment, paid, paying, porishodh, পরিশোধ, পেমেন্ট, dam dibo, transaction, lenden,
         লেনদেন
     cod: pay on delivery, pay at the door, ডেলিভারির সময় পরিশোধ, হাতে পেয়ে payment, hate peye,
@@ -90,9 +91,9 @@ CONCEPTS = _groups(
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
         borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima, পর্যন্ত, porjonto, porjnto
-    minimum: minimum, min order, at least, least, kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest,
-        or more, or above, ba tar beshi, বা তার বেশি, tar beshi, তার বেশি, or higher, starting from,
-        theke shuru, থেকে শুরু
+    minimum: minimum, min order, at least, least, need to spend, have to spend, must spend,
+        kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest, or more, or above, ba tar beshi, বা
+        তার বেশি, tar beshi, তার বেশি, or higher, starting from, theke shuru, থেকে শুরু
     percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har, শতকরা, shotokora,
         shotkora
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,
@@ -104,9 +105,10 @@ CONCEPTS = _groups(
         মধ্যে
     outside: outside, baire, bire, বাইরে, other district
     damaged: fata, ফাটা, cracked, crack, defect, not there, weren't there, wasn't there, chilo
-        na, ছিল না, নেই, scratch, dent, wrong item, wrong color, arekta, অন্যটা, damaged, damage,
-        broken, break, bhanga, vanga, ভাঙা, ভাঙ্গা, nosto, নষ্ট, defective, faulty, wrong, vul,
-        bhul, ভুল, missing, torn, chera, ছেঁড়া, kharap product
+        na, ছিল না, নেই, scratch, dent, wrong item, wrong color, arekta, অন্যটা, damaged,
+        damage, broken, break, bhanga, vanga, ভাঙা, ভাঙ্গা, nosto, নষ্ট, defective, faulty,
+        wrong, vul, bhul, ভুল, missing, torn, chera, ছেঁড়া, kharap product, shattered,
+        smashed
     warranty: warranty, guarantee, ওয়ারেন্টি, গ্যারান্টি, warrenty, service center, repair
     promo: promo, promo code, coupon, voucher, discount, offer, char, ছাড়, কুপন, প্রোমো, প্রোমো
         কোড, coupon code

@@ -338,6 +338,10 @@ def test_what_an_entry_leaves_unmet() -> None:
     fee = Asked.of("I work all day, so I'd collect from a pickup point. Is there a fee?")
     assert fee.unmet(Entry("Pickup point e koto din rakhe?", "5 din rakha hoy.", "banglish"))
     assert not fee.unmet(Entry("Pickup e khoroch koto?", "30 taka.", "banglish"))
+    # "a phone cover" is goods, no contact asked for; "need to spend" asks a minimum.
+    assert WANTS["contact"] not in Asked.of("How much is delivery for a phone cover?").wants
+    assert WANTS["contact"] in Asked.of("Which phone number do I call?").wants
+    assert WANTS["minimum"] in Asked.of("how much do I need to spend for free delivery").wants
     # A yes/no question naming an amount of money asks whether it is within a rule.
     keep = Asked.of("ওয়ালেটে ৮০ হাজার টাকা রাখা যাবে?")
     assert keep.unmet(Entry("ওয়ালেটে টাকা যোগ করব কীভাবে?", "বিকাশ দিয়ে যোগ করুন।", "bn"))
@@ -434,6 +438,8 @@ def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> Non
     assert not {"c:percent", "c:mfs"} & set(features("রাত ৯টা নাগাদ পাব?"))
     assert "c:otp" in features("এসএমএসে আসা কোডের মেয়াদ কতক্ষণ?")
     assert "c:otp" in features("is the one-time password still good?")
+    assert "c:damaged" in features("the screen came shattered")
+    assert "c:fee" in features("পিকআপে কোনো ফি আছে?")
 
 
 def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
