@@ -37,14 +37,15 @@ CONCEPTS = _groups(
     """
     where: where, kothay, kothai, kothae, koi, কোথায়, কই, কোথা, location, status
     when: when, kobe, kokhon, কবে, কখন, date, tarikh, তারিখ
-    quantity: how much, koto, kto, koy, কত, কয়, কতো, amount, poriman, পরিমাণ
-    count: how many, koyta, কয়টা, কতগুলো, কতগুলি, koygula, total number, number of, মোট কয়টা,
-        mot koyta, কয়টি, koyti
-    duration: how long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন, কতক্ষণ,
-        kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে, take, takes,
-        how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি, kotokhoner moddhe,
-        কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e, deadline, time limit,
-        timeline, time frame, timeframe, turnaround, by when, till when, until when
+    quantity: how much, hw much, koto, kto, koy, কত, কয়, কতো, amount, poriman, পরিমাণ
+    count: how many, hw many, how big, koyta, কয়টা, কতগুলো, কতগুলি, koygula, total number,
+        number of, মোট কয়টা, mot koyta, কয়টি, koyti
+    duration: how long, hw long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন,
+        কতক্ষণ, kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে,
+        take, takes, how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি,
+        kotokhoner moddhe, কতক্ষণের মধ্যে, koy dine, কয় দিনে, কয়দিনে, koydin e, deadline,
+        time limit, timeline, time frame, timeframe, turnaround, by when, till when, until
+        when
     day: day, days, din, দিন, dine, দিনে, working day, karjodibos, কার্যদিবস, business day
     hour: hour, hours, ghonta, ঘণ্টা, ঘন্টা
     minute: minute, minutes, min, minit, মিনিট
@@ -91,9 +92,10 @@ CONCEPTS = _groups(
     limit: cap, at most, biggest, largest, most, upper limit, sima, সীমা, উপরের সীমা, maximum,
         max, limit, highest, upto, up to, sorbochcho, সর্বোচ্চ, sobcheye beshi, সবচেয়ে বেশি,
         borojor, বড়জোর, লিমিট, ceiling, ঊর্ধ্বসীমা, sorbochcho sima, পর্যন্ত, porjonto, porjnto
-    minimum: minimum, min order, at least, least, need to spend, have to spend, must spend,
-        kompokkhe, কমপক্ষে, ন্যূনতম, nunotom, lowest, or more, or above, ba tar beshi, বা
-        তার বেশি, tar beshi, তার বেশি, or higher, starting from, theke shuru, থেকে শুরু
+    minimum: minimum, from how much, from what amount, koto taka theke, কত টাকা থেকে, min order,
+        at least, least, need to spend, have to spend, must spend, kompokkhe, কমপক্ষে,
+        ন্যূনতম, nunotom, lowest, or more, or above, ba tar beshi, বা তার বেশি, tar beshi,
+        তার বেশি, or higher, starting from, theke shuru, থেকে শুরু
     percent: percent, percentage, %, parsent, শতাংশ, shotangsho, rate, হার, har, শতকরা, shotokora,
         shotkora
     district: district, districts, jela, jilla, zilla, জেলা, town, city, shohor, শহর, country,

@@ -440,6 +440,10 @@ def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> Non
     assert "c:otp" in features("is the one-time password still good?")
     assert "c:damaged" in features("the screen came shattered")
     assert "c:fee" in features("পিকআপে কোনো ফি আছে?")
+    # Typed short or asked sideways: "hw long", "how big is your network", "from how much".
+    assert "c:duration" in features("hw long for a card refund")
+    assert "c:count" in features("How big is your pickup point network?")
+    assert "c:minimum" in features("From how much taka is EMI available?")
 
 
 def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
