@@ -148,17 +148,18 @@ def _sentences(text: str) -> list[str]:
     return [part for part in _SENTENCE_END.split(text) if words(part)]
 
 
-#: Where a sentence ends: ".", "!", "?", "।" or a new line.
-_SENTENCE_END = re.compile(r"(?<=[.!?।])\s+|\n+")
+#: Where a sentence or a clause ends: ".", "!", "?", "।", ";", a comma (not in "3,200") or a
+#: new line. Bangla writers end a negated clause with a comma: "jete parbo na, koydin thakbe?"
+_SENTENCE_END = re.compile(r"(?<=[.!?।;,])(?!\d)\s*|\n+")
 
 
 @lru_cache(maxsize=8192)
 def _circumstances(question: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The negations of a question's statements, when it asks in a sentence of its own: "I
-    don't see the EMI option for my cart. Is there a minimum amount?" tells a circumstance,
-    then asks. :func:`agree` does not hold them against a stored question that is one plain
-    sentence, unless that sentence uses the negated word ("I never got my refund. What now?"
-    is no "I got my refund, what now?")."""
+    """The negations of a question's statements, when it asks in a sentence or clause of its
+    own: "I don't see the EMI option for my cart. Is there a minimum amount?" and "pickup
+    point e jete parbo na, parcel koydin thakbe?" tell a circumstance, then ask. :func:`agree`
+    does not hold them against a stored question that is one plain clause, unless that clause
+    uses the negated word ("I never got my refund. What now?" is no "I got my refund")."""
     sentences = _sentences(question)
     asking = [s for s in sentences if s.rstrip().endswith("?")]
     if not asking or len(asking) == len(sentences):

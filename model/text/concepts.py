@@ -38,8 +38,9 @@ CONCEPTS = _groups(
     where: where, kothay, kothai, kothae, koi, কোথায়, কই, কোথা, location, status
     when: when, kobe, kokhon, কবে, কখন, date, tarikh, তারিখ
     quantity: how much, hw much, koto, kto, koy, কত, কয়, কতো, amount, poriman, পরিমাণ
-    count: how many, hw many, how big, koyta, কয়টা, কতগুলো, কতগুলি, koygula, total number,
-        number of, মোট কয়টা, mot koyta, কয়টি, koyti
+    count: how many, hw many, how big, songkha, সংখ্যা, mot koto, মোট কত, koto gula, কত গুলো,
+        koyta, কয়টা, কতগুলো, কতগুলি, koygula, total number, number of, মোট কয়টা, mot
+        koyta, কয়টি, koyti
     duration: how long, hw long, how many days, koto din, koydin, কত দিন, কয় দিন, কতদিন,
         কতক্ষণ, kotokkhon, koto somoy, কত সময়, time, somoy, সময়, lage, lagbe, লাগে, লাগবে,
         take, takes, how soon, how fast, how quickly, koto taratari, কত তাড়াতাড়ি,

@@ -444,6 +444,7 @@ def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> Non
     assert "c:duration" in features("hw long for a card refund")
     assert "c:count" in features("How big is your pickup point network?")
     assert "c:minimum" in features("From how much taka is EMI available?")
+    assert "c:count" in features("pickup point er songkha koto?")
 
 
 def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
