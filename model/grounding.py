@@ -30,7 +30,7 @@ import numpy as np
 from model.asks import Asked
 from model.config import MemoryConfig
 from model.guards import Reason, agree, without_polar_opening
-from model.picking import READABLE, hedged, pick
+from model.picking import PLAIN_CLOSENESS, READABLE, hedged, pick
 from model.retrieval import MAX_CHARS, Entry, Hit, RetrievalIndex
 from model.text.concept_lookup import concept_spans
 from model.text.translit import words
@@ -136,6 +136,14 @@ def ground(
     topic, confidence = _special_case_aside(votes, hits, question)
     if confidence >= config.knowledge_threshold:
         chosen, reason = pick(index, vector, scores, question, topic, register, config)
+        if (
+            chosen is not None
+            and confidence < SURE_VOTE
+            and _closeness(index, vector, chosen) < GUESS
+        ):
+            # A topic voted barely, answered by an entry hardly like the question, was a
+            # guess: "পাঠানো ছবির সাথে রং মিলছে না" (a colour complaint) voted coverage.
+            chosen = None
         if chosen is not None:
             answer = without_polar_opening(question, chosen.question, chosen.answer)
             if register == "bilingual":
@@ -173,6 +181,17 @@ def vote_topics(index: RetrievalIndex, question: str) -> list[tuple[str, float]]
 #: How close the second topic's vote must be to the first's to answer in its place when the
 #: first is about a special case the question does not name (:func:`_special_case_aside`).
 CLOSE_VOTE = 0.8
+#: Below this vote a topic is answered only by an entry at least :data:`GUESS` similar to the
+#: question (the similarity below which :data:`model.picking.PLAIN_CLOSENESS` calls a topic a
+#: guess too).
+SURE_VOTE = 0.55
+GUESS = PLAIN_CLOSENESS
+
+
+def _closeness(index: RetrievalIndex, vector: dict[str, float], entry: Entry) -> float:
+    """The similarity of ``entry``'s question to the question of ``vector``."""
+    other = index.vector(entry.question)
+    return sum(weight * other.get(feature, 0.0) for feature, weight in vector.items())
 
 
 def _special_case_aside(

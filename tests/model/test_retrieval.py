@@ -515,6 +515,8 @@ def test_a_plain_entry_answers_when_the_closest_was_refused_for_its_negation() -
     # complaint about a colour is not told where Bazarghor delivers.
     colour = ground(index, "আমার পাঠানো ছবির সাথে পণ্যের রং মিলছে না, এখন কী করব?", "bn")
     assert colour.topic == "coverage" and colour.answer is None
+    # Nor is small talk about the weather, voted the complaint topic by "kemon".
+    assert ground(index, "ajke weather kemon?", "banglish").answer is None
 
 
 def test_a_topic_whose_entries_give_what_is_asked_answers_when_voted_alike() -> None:
