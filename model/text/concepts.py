@@ -343,7 +343,8 @@ INSTRUMENTS: dict[str, str] = {
         "bkash": "bkash বিকাশ",
         "nagad": "nagad নগদ",
         "rocket": "rocket রকেট",
-        "card": "card কার্ড visa ভিসা mastercard master amex credit ক্রেডিট debit ডেবিট",
+        # "debit"/"credit" alone are no card: "a debit SMS" came from bKash too.
+        "card": "card কার্ড visa ভিসা mastercard master amex",
         "bank": "bank ব্যাংক transfer ট্রান্সফার",
         "wallet": "wallet ওয়ালেট",
         # Ways the company may not take: a question about one is not answered by the list of

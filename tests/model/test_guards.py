@@ -219,7 +219,10 @@ def test_places_instruments_and_goods() -> None:
     assert regions("a remote upazila of Bogura") == {"remote"}
     assert regions("Kolkata") == {"abroad"}
     assert instruments("বিকাশ বা Nagad") == {"bkash", "nagad"}
-    assert instruments("credit card") == {"card"}
+    assert instruments("credit card") == {"card"} == instruments("ডেবিট কার্ড")
+    # A debit SMS or a cashback credited is no card.
+    assert not instruments("bKash sent a debit SMS") - {"bkash"}
+    assert not instruments("the cashback was credited")
     # A bank beside a card issued or charged it; alone it is a bank transfer.
     assert instruments("partner bank er card e kisti") == {"card"}
     assert instruments("ডেবিট কার্ডে দিলাম, ব্যাংক টাকা কেটে নিল") == {"card"}
