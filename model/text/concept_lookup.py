@@ -35,9 +35,21 @@ def _concept_key(word: str) -> str:
     whole."""
     if word in _WHOLE:
         return "=" + word  # meets only the same word written the same way
+    word = _singular(word)
     found = key(word)
     return spell(word) if len(found) <= 2 and len(word) >= 4 else found
 
+
+def _singular(word: str) -> str:
+    """An English plural's singular ("refunds", "deliveries", "fees"), which the concept
+    table spells; stemming reads Bangla endings, not this one. "address", "status", "this"
+    and short words stay."""
+    if len(word) < 4 or not word.isascii() or not word.endswith("s") or word.endswith(_NOT_PLURAL):
+        return word
+    return word[:-3] + "y" if word.endswith("ies") else word[:-1]
+
+
+_NOT_PLURAL = ("ss", "us", "is", "ys")
 
 #: Words looked up only as written, because their light key is another word's: "code" stems
 #: to "cod" (cash on delivery), "bye" spells like "be", "ty" (thank you) like "t", "eid" like

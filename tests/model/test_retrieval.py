@@ -445,6 +445,10 @@ def test_common_english_words_are_not_read_as_a_concept_they_spell_like() -> Non
     assert "c:count" in features("How big is your pickup point network?")
     assert "c:minimum" in features("From how much taka is EMI available?")
     assert "c:count" in features("pickup point er songkha koto?")
+    # An English plural meets its singular's concept; "address" and "status" are no plurals.
+    assert {"c:refund", "c:return"} <= set(features("card refunds after returns"))
+    assert "c:delivery" in features("are deliveries made on holidays?")
+    assert "c:address" in features("change the address")
 
 
 def test_a_question_naming_the_failed_payment_case_is_about_the_failed_payment() -> None:
