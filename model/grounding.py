@@ -204,8 +204,10 @@ def _special_case_aside(
     Conversely, the second answers when the question names the case most of its entries ask
     about and none of the first's does (:meth:`Asked.names_case_of`): "payment fail, taka
     katse, koto din lagbe ferot aste?" is a failed payment's reversal, not a return's refund.
-    And the second answers when one of its entries read gives all the question wants
-    (:meth:`Asked.unmet`) and none of the first's gives one of them."""
+    The second answers too when more of the question's concepts are its own
+    (:meth:`Asked.owned`: "cashback" and "wallet" against VAT entries sharing "rate"), and
+    when one of its entries read gives all the question wants (:meth:`Asked.unmet`) and
+    none of the first's gives one of them."""
     if len(votes) < 2 or votes[1][1] < CLOSE_VOTE * votes[0][1]:
         return votes[0]
     asked = Asked.of(question)
