@@ -50,7 +50,10 @@ class Asked:
     """Towns and areas named (Dhaka itself, a region's name, is none)."""
 
     @classmethod
+    @lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
+        """What ``question`` asks (cached: one lookup reads it for the topic vote and for
+        each register's pick)."""
         tokens = words(question)
         spans = concept_spans(tokens)
         wanted = [
@@ -83,23 +86,16 @@ class Asked:
         """Whether this question names a case (:data:`CASES`) that more than ``share`` of
         ``entries`` ask about: "money deducted but the order failed" is the case of the
         failed-payment entries."""
-        if not entries:
-            return False
-        named = self.concepts & CASES
         return any(
-            sum(case in _concepts_asked(e) for e in entries) > share * len(entries)
-            for case in named
+            _asked_by(case, entries) > share * len(entries) for case in self.concepts & CASES
         )
 
     def owned(self, entries: list[Entry], others: list[Entry]) -> int:
         """How many of this question's concepts (what it asks aside) more than half of
         ``entries`` ask about and none of ``others``: "cashback" and "wallet" are the cashback
         entries' own, next to VAT entries that share only "rate"."""
-        if not entries:
-            return 0
         return sum(
-            sum(c in _concepts_asked(e) for e in entries) > len(entries) / 2
-            and not any(c in _concepts_asked(e) for e in others)
+            _asked_by(c, entries) > len(entries) / 2 and not _asked_by(c, others)
             for c in self.concepts - _ASKING
         )
 
@@ -184,6 +180,11 @@ def _concepts_given(entry: Entry) -> frozenset[str]:
 def _concepts_asked(entry: Entry) -> frozenset[str]:
     """The concepts an entry's question speaks of."""
     return frozenset(concepts_of(words(entry.question)))
+
+
+def _asked_by(concept: str, entries: list[Entry]) -> int:
+    """How many of ``entries`` ask about ``concept`` in their question."""
+    return sum(concept in _concepts_asked(e) for e in entries)
 
 
 #: Place names that name a delivery region as a whole, not a town or an area in it.

@@ -135,15 +135,11 @@ def ground(
         return Grounding(refused=refused, related=related, small_talk=talk)
     topic, confidence = _special_case_aside(votes, hits, question)
     if confidence >= config.knowledge_threshold:
-        chosen, reason = pick(index, vector, scores, question, topic, register, config)
-        if (
-            chosen is not None
-            and confidence < SURE_VOTE
-            and _closeness(index, vector, chosen) < GUESS
-        ):
-            # A topic voted barely, answered by an entry hardly like the question, was a
-            # guess: "পাঠানো ছবির সাথে রং মিলছে না" (a colour complaint) voted coverage.
-            chosen = None
+        at, reason = pick(index, vector, scores, question, topic, register, config)
+        # A topic voted barely, answered by an entry hardly like the question, was a guess:
+        # "পাঠানো ছবির সাথে রং মিলছে না" (a colour complaint) voted coverage.
+        guess = at is not None and confidence < SURE_VOTE and float(scores[at]) < GUESS
+        chosen = index.entries[at] if at is not None and not guess else None
         if chosen is not None:
             answer = without_polar_opening(question, chosen.question, chosen.answer)
             if register == "bilingual":
@@ -186,12 +182,6 @@ CLOSE_VOTE = 0.8
 #: guess too).
 SURE_VOTE = 0.55
 GUESS = PLAIN_CLOSENESS
-
-
-def _closeness(index: RetrievalIndex, vector: dict[str, float], entry: Entry) -> float:
-    """The similarity of ``entry``'s question to the question of ``vector``."""
-    other = index.vector(entry.question)
-    return sum(weight * other.get(feature, 0.0) for feature, weight in vector.items())
 
 
 def _special_case_aside(
@@ -269,7 +259,7 @@ def _bilingual(
     if chosen.register == "bn":
         english, _ = pick(index, vector, scores, question, topic, "en", config, registers=("en",))
         if english is not None:
-            parts.append(english)
+            parts.append(index.entries[english])
     return "\n".join(without_polar_opening(question, e.question, e.answer) for e in parts)
 
 

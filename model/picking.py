@@ -38,7 +38,7 @@ NEAR_BEST = 0.6
 #: Share of the best score a general question of the topic needs, once a question naming a
 #: place, instrument or goods was refused.
 GENERAL_BEST = 0.3
-_NAMES = ("place", "instrument", "goods")
+_NAMES: frozenset[Reason] = frozenset({"place", "instrument", "goods"})
 #: Similarity to the question a plain entry needs to answer once the closest were refused for
 #: a negation: below it, the topic itself was a guess (a complaint about a product's colour
 #: voted "which areas do you deliver to?" at 0.04).
@@ -89,8 +89,8 @@ def pick(
     config: MemoryConfig,
     *,
     registers: Sequence[str] | None = None,
-) -> tuple[Entry | None, Reason | None]:
-    """The topic's entry to answer from, and why none if none.
+) -> tuple[int | None, Reason | None]:
+    """The position in ``index`` of the topic's entry to answer from, and why none if none.
 
     Registers are searched in ``order`` (the customer's own first). In each, the entries
     closest to the question are ranked again among themselves
@@ -142,7 +142,7 @@ def pick(
                     refusals.add(verdict.reason)
                 continue
             if wanted == order[0]:
-                return index.entries[i], None
+                return i, None
             if (i != ranked[0][2] and not general) or asked.special(index.entries[i]):
                 # In another register only an entry that answers the whole question is
                 # trusted: "Is delivery free above some amount?" is no answer to "koto tk?".
@@ -165,7 +165,7 @@ def _plain_fallback(
     - A negation refused ("still no refund. why?"): a plain entry leaving nothing unmet,
       close enough that the topic was no guess.
     """
-    if refusals & set(_NAMES) and (
+    if refusals & _NAMES and (
         names_nothing(entry.question) or names_alike(question, entry.question)
     ):
         return True
@@ -181,11 +181,11 @@ def _plain_fallback(
 
 def _in_own_register(
     index: RetrievalIndex, asked: Asked, question: str, topic: str, register: str, found: int
-) -> Entry:
+) -> int:
     """The entry of ``register`` whose answer states what entry ``found`` (of another
     register) answers, if one does, its question passes the guards and it leaves no more of
     the question unmet (:meth:`Asked.unmet`: the free-delivery rule states a fee too, but
-    answers another question); else ``found``."""
+    answers another question), by position; else ``found``."""
     own = index.members(topic, register) if not topic.startswith("#") else []
     alike = sorted(((index.answers_similarity(found, j), j) for j in own), reverse=True)
     unmet = asked.unmet(index.entries[found])
@@ -195,5 +195,5 @@ def _in_own_register(
         if asked.unmet(index.entries[j]) <= unmet and agree(
             question, index.entries[j].question, general=True
         ):
-            return index.entries[j]
-    return index.entries[found]
+            return j
+    return found
