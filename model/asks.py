@@ -50,10 +50,7 @@ class Asked:
     """Towns and areas named (Dhaka itself, a region's name, is none)."""
 
     @classmethod
-    @lru_cache(maxsize=4096)
     def of(cls, question: str) -> Asked:
-        """What ``question`` asks (cached: one lookup reads it for the topic vote and for
-        each register's pick)."""
         tokens = words(question)
         spans = concept_spans(tokens)
         wanted = [

@@ -133,9 +133,10 @@ def ground(
     related = _related(hits, register, config)
     if not votes:
         return Grounding(refused=refused, related=related, small_talk=talk)
-    topic, confidence = _special_case_aside(votes, hits, question)
+    asked = Asked.of(question)
+    topic, confidence = _special_case_aside(votes, hits, asked)
     if confidence >= config.knowledge_threshold:
-        at, reason = pick(index, vector, scores, question, topic, register, config)
+        at, reason = pick(index, vector, scores, question, asked, topic, register, config)
         # A topic voted barely, answered by an entry hardly like the question, was a guess:
         # "পাঠানো ছবির সাথে রং মিলছে না" (a colour complaint) voted coverage.
         guess = at is not None and confidence < SURE_VOTE and float(scores[at]) < GUESS
@@ -143,7 +144,7 @@ def ground(
         if chosen is not None:
             answer = without_polar_opening(question, chosen.question, chosen.answer)
             if register == "bilingual":
-                answer = _bilingual(index, vector, scores, question, topic, chosen, config)
+                answer = _bilingual(index, vector, scores, question, asked, topic, chosen, config)
             return Grounding(answer, "knowledge", chosen, topic, confidence, related, None, talk)
         refused = refused or reason
     return Grounding(None, None, None, topic, confidence, related, refused, talk)
@@ -185,7 +186,7 @@ GUESS = PLAIN_CLOSENESS
 
 
 def _special_case_aside(
-    votes: list[tuple[str, float]], hits: Sequence[Hit], question: str
+    votes: list[tuple[str, float]], hits: Sequence[Hit], asked: Asked
 ) -> tuple[str, float]:
     """The topic to answer from: the first voted, unless every entry of it that was read asks
     about a case the question does not name (:data:`model.asks.CONDITIONS`: out of stock,
@@ -200,7 +201,6 @@ def _special_case_aside(
     none of the first's gives one of them."""
     if len(votes) < 2 or votes[1][1] < CLOSE_VOTE * votes[0][1]:
         return votes[0]
-    asked = Asked.of(question)
     special: dict[str, bool] = {}
     read: dict[str, list[Entry]] = {votes[0][0]: [], votes[1][0]: []}
     for hit in hits:
@@ -250,6 +250,7 @@ def _bilingual(
     vector: dict[str, float],
     scores: np.ndarray,
     question: str,
+    asked: Asked,
     topic: str,
     chosen: Entry,
     config: MemoryConfig,
@@ -257,7 +258,9 @@ def _bilingual(
     """Bangla then English, for a customer whose language is not known yet."""
     parts = [chosen]
     if chosen.register == "bn":
-        english, _ = pick(index, vector, scores, question, topic, "en", config, registers=("en",))
+        english, _ = pick(
+            index, vector, scores, question, asked, topic, "en", config, registers=("en",)
+        )
         if english is not None:
             parts.append(index.entries[english])
     return "\n".join(without_polar_opening(question, e.question, e.answer) for e in parts)

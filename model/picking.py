@@ -84,6 +84,7 @@ def pick(
     vector: dict[str, float],
     scores: np.ndarray,
     question: str,
+    asked: Asked,
     topic: str,
     register: str,
     config: MemoryConfig,
@@ -97,10 +98,10 @@ def pick(
     (:meth:`RetrievalIndex.local_similarities`, the answer counting too); the first one close
     enough to the best, close enough to the question and passing the guards is chosen. In a
     later register only its very best entry is trusted, and the customer's own entry stating
-    the same thing (its answer alike) answers in its place when there is one.
+    the same thing (its answer alike) answers in its place when there is one. ``asked`` is
+    what the question asks (:meth:`Asked.of`, read once per lookup by :func:`ground`).
     """
     order = registers or READABLE.get(register, READABLE["bilingual"])
-    asked = Asked.of(question)
     candidates = {r: topic_members(index, topic, r, scores, CANDIDATES) for r in READABLE[register]}
     context = [i for found in candidates.values() for i in found]
     size = 1 if topic.startswith("#") else index.topic_size(topic)
